@@ -1,0 +1,57 @@
+// Booting and shutting down the emulated kernel.
+//
+// The kernel's state is global, as in a real kernel: one uvmemu::Kernel
+// may exist at a time.  Its destructor checks that everything the kernel
+// allocated was given back; a leak is reported (and makes Shutdown()
+// return the report) rather than silently ignored.
+#ifndef UVMEMU_KERNEL_H
+#define UVMEMU_KERNEL_H
+
+#include <cstddef>
+#include <cstdint>
+#include <string>
+
+#include "absl/status/status.h"
+
+namespace uvmemu {
+
+struct KernelConfig {
+  // Physical pages in the arena (4 KiB each).
+  size_t physical_pages = 1024;
+  // Slots (4 KiB each) in the in-memory swap device.
+  size_t swap_slots = 256;
+  // UVMHIST ring size in records.
+  size_t trace_records = 4096;
+};
+
+// What the kernel holds right now, for leak checks.
+struct ResourceCounts {
+  long kmem_objects = 0;   // kmem_alloc blocks outstanding
+  long kmem_bytes = 0;
+  long pool_objects = 0;   // pool_cache objects outstanding (all caches)
+  long amaps = 0;          // amaps in existence
+  long anons = 0;          // anons in existence
+  long pages_in_use = 0;   // physical pages not on the free list
+  long swap_slots = 0;     // swap slots in use
+  bool operator==(const ResourceCounts&) const = default;
+};
+
+class Kernel {
+ public:
+  explicit Kernel(const KernelConfig& config = KernelConfig());
+  ~Kernel();
+  Kernel(const Kernel&) = delete;
+  Kernel& operator=(const Kernel&) = delete;
+
+  static ResourceCounts Counts();
+  // A human-readable list of everything outstanding (per call site for
+  // kmem and pools), empty when nothing is.
+  static std::string LeakReport();
+  // OK when nothing is outstanding; otherwise FailedPrecondition with the
+  // leak report.
+  static absl::Status CheckNoLeaks();
+};
+
+}  // namespace uvmemu
+
+#endif  // UVMEMU_KERNEL_H

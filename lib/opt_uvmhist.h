@@ -1,0 +1,2 @@
+/* kernel option: UVMHIST function-call history (see uvm/uvm_stat.h) */
+#define UVMHIST
