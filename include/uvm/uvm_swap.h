@@ -5,11 +5,21 @@
 #define UVMEMU_UVM_SWAP_H
 
 #include <sys/types.h>
+#include <stdbool.h>
+#include <stddef.h>
 
 #define SWSLOT_BAD	(-1)
 
-/* lib/uvm_swap.cc */
+/*
+ * lib/uvm_swap.cc: an in-memory swap device of nslots 4 KiB slots,
+ * numbered from 1 (slot 0 means "no slot").
+ */
+void	uvm_swap_init(size_t);		/* boot: nslots of swap */
+void	uvm_swap_shutdown(void);
+int	uvm_swap_alloc(int *, bool);	/* first slot of a run, 0 if full */
 void	uvm_swap_free(int, int);
+void	uvm_swap_put(int, const void *);	/* page -> slot */
+void	uvm_swap_get(int, void *);		/* slot -> page */
 int	uvm_swap_inuse(void);
 
 #endif

@@ -1,0 +1,75 @@
+// Boot and shutdown of the emulated kernel, and its resource accounting.
+#include "uvmemu/kernel.h"
+
+#include <cstdio>
+#include <cstdlib>
+
+#include "absl/strings/str_format.h"
+#include "emu/kmem_stats.h"
+#include "uvm/uvm.h"
+#include "uvmemu/trace.h"
+
+namespace uvmemu {
+namespace {
+
+bool booted = false;
+
+}  // namespace
+
+Kernel::Kernel(const KernelConfig& config) {
+  if (booted) panic("uvmemu::Kernel: a kernel is already running");
+  booted = true;
+  Trace::SetCapacity(config.trace_records);
+  uvm_page_init(config.physical_pages);
+  uvm_swap_init(config.swap_slots);
+  uvm_anon_init();
+  uvm_amap_init();
+}
+
+Kernel::~Kernel() {
+  // A leak must not pass unnoticed, and tearing down subsystems that
+  // still hold objects would panic with a less useful message.  Each
+  // ctest case runs in its own process, so aborting here fails just the
+  // test that leaked, with the report.
+  const absl::Status leaks = CheckNoLeaks();
+  if (!leaks.ok()) {
+    std::fprintf(stderr, "uvmemu::Kernel shut down with leaks:\n%s\n",
+                 std::string(leaks.message()).c_str());
+    std::abort();
+  }
+  uvm_swap_shutdown();
+  uvm_page_shutdown();
+  booted = false;
+}
+
+ResourceCounts Kernel::Counts() {
+  const kmem::Totals totals = kmem::Outstanding();
+  ResourceCounts counts;
+  counts.kmem_objects = totals.objects;
+  counts.kmem_bytes = totals.bytes;
+  counts.pool_objects = totals.pool_objects;
+  counts.amaps = amap_list_count();
+  counts.anons = uvm_anon_count();
+  counts.pages_in_use = uvmexp.npages - uvmexp.free;
+  counts.swap_slots = uvm_swap_inuse();
+  return counts;
+}
+
+std::string Kernel::LeakReport() {
+  const ResourceCounts c = Counts();
+  if (c == ResourceCounts()) return "";
+  return absl::StrFormat(
+             "amaps %d, anons %d, pages %d, swap slots %d, "
+             "kmem %d objects / %d bytes, pool objects %d\n",
+             c.amaps, c.anons, c.pages_in_use, c.swap_slots, c.kmem_objects,
+             c.kmem_bytes, c.pool_objects) +
+         kmem::LeakReport();
+}
+
+absl::Status Kernel::CheckNoLeaks() {
+  std::string report = LeakReport();
+  if (report.empty()) return absl::OkStatus();
+  return absl::FailedPreconditionError(report);
+}
+
+}  // namespace uvmemu

@@ -1,0 +1,34 @@
+// Debugging aids of the kernel allocators (emu/kmem.cc), beyond the
+// accounting in emu/kmem_stats.h.
+//
+// Freed kmem blocks and pool objects are filled with the 32-bit pattern
+// 0xdeadbeef (native byte order) and held in a quarantine FIFO (at most
+// kQuarantineBlocks blocks / kQuarantineBytes bytes) before going back to
+// the host, so a read after free sees poison rather than a new owner's
+// data.  When a block leaves quarantine its poison is checked; a block
+// written after it was freed panics, naming where it was allocated and
+// freed.  Newly allocated (not zeroed) memory is filled with 0xa5 bytes.
+#ifndef UVMEMU_EMU_KMEM_DEBUG_H
+#define UVMEMU_EMU_KMEM_DEBUG_H
+
+#include <cstddef>
+#include <cstdint>
+
+namespace uvmemu::kmem {
+
+inline constexpr uint32_t kFreePoison = 0xdeadbeef;
+inline constexpr unsigned char kAllocPoison = 0xa5;
+inline constexpr size_t kQuarantineBlocks = 128;
+inline constexpr size_t kQuarantineBytes = size_t{1} << 20;
+
+// True if `p` is the start of a block freed and still in quarantine.
+bool InQuarantine(const void* p);
+// Check the poison of every quarantined block (panics on a write after
+// free); the blocks stay quarantined.
+void CheckQuarantine();
+// Check, then give every quarantined block back to the host.
+void FlushQuarantine();
+
+}  // namespace uvmemu::kmem
+
+#endif  // UVMEMU_EMU_KMEM_DEBUG_H

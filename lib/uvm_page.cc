@@ -1,0 +1,582 @@
+/*
+ * uvm_page.cc: physical page management for the emulated machine.
+ *
+ * The page life cycle of NetBSD's uvm_page.c (the 5.0 era, which goes
+ * with uvm_amap.c revision 1.87), reduced to what anonymous memory needs:
+ * one free list, the active and inactive paging queues, page ownership
+ * tracking (UVM_PAGE_OWN) and the counters in uvmexp.
+ *
+ * The frames and the vm_page array belong to the emulated machine's
+ * physical arena (emu/arena.cc); this file threads the pages onto
+ * Boost.Intrusive lists through pg->pageq, where the kernel uses TAILQs.
+ *
+ * There is no page daemon yet: uvm_wait() and uvm_unlock_and_wait() do
+ * the simplest correct thing on a machine with a single LWP (see the
+ * comments there); the scheduler issue (issue 4) replaces them with real
+ * sleeps.
+ */
+
+#include "opt_uvmhist.h"
+
+#include <sys/param.h>
+#include <sys/systm.h>
+
+#include <uvm/uvm.h>
+
+#include <boost/intrusive/list.hpp>
+
+#include "emu/arena.h"
+#include "emu/inject_point.h"
+
+/*
+ * global data structures
+ */
+
+kmutex_t uvm_pageqlock;		/* lock for active/inactive page queues */
+struct uvmexp uvmexp;		/* system-wide counters */
+unsigned int uvm_extrapages;	/* pages allocated outside the page pool */
+
+/*
+ * the page lists: pages are threaded through pg->pageq, and a page is on
+ * at most one list at a time (pqflags says which).  the free list is
+ * protected by uvm_fpageqlock, the paging queues by uvm_pageqlock.
+ */
+
+typedef boost::intrusive::list<struct vm_page,
+    boost::intrusive::member_hook<struct vm_page,
+	decltype(vm_page::pageq), &vm_page::pageq>> pglist_t;
+
+struct uvm_pagelists {
+	pglist_t	pl_free;	/* free pages [uvm_fpageqlock] */
+	pglist_t	pl_active;	/* active pages [uvm_pageqlock] */
+	pglist_t	pl_inactive;	/* inactive pages [uvm_pageqlock] */
+};
+
+/*
+ * allocated at boot and freed at shutdown, so that no list outlives the
+ * page array it threads through.
+ */
+static struct uvm_pagelists *uvm_pagelists;
+static kmutex_t uvm_fpageqlock;	/* lock for the free list */
+
+/*
+ * consecutive uvm_wait() calls without a successful page allocation in
+ * between: a retry loop that can never succeed (an allocation that is
+ * made to fail every time) is reported instead of spinning forever.
+ */
+#define UVM_WAIT_LIVELOCK	100000
+static int uvm_wait_noprogress;
+
+/* the value stale frames are filled with when freed */
+#define UVM_PAGE_POISON	0xdf
+
+static inline bool
+uvm_page_queued_p(const struct vm_page *pg)
+{
+
+	return (pg->pqflags & (PQ_ACTIVE | PQ_INACTIVE)) != 0;
+}
+
+/*
+ * uvm_page_init: boot the physical memory of the machine.
+ *
+ * => creates the arena of npages frames and puts every page on the free
+ *    list, in ascending physical order.
+ * => the kernel is booted fresh for each test, so all of uvmexp is reset
+ *    here (uvm_page_init is the first UVM initialisation to run).
+ */
+
+void
+uvm_page_init(size_t npages)
+{
+	struct vm_page *pg;
+	size_t lcv;
+
+	KASSERT(uvm_pagelists == NULL);
+	memset(&uvmexp, 0, sizeof(uvmexp));
+	uvm_extrapages = 0;
+	uvm_wait_noprogress = 0;
+
+	uvmemu::arena::Init(npages);
+	mutex_init(&uvm_pageqlock, MUTEX_DEFAULT, IPL_NONE);
+	mutex_init(&uvm_fpageqlock, MUTEX_DEFAULT, IPL_VM);
+	uvm_pagelists = new struct uvm_pagelists;
+
+	for (lcv = 0; lcv < npages; lcv++) {
+		pg = uvmemu::arena::Page(lcv);
+		KASSERT(pg->pqflags == PQ_FREE);
+		uvm_pagelists->pl_free.push_back(*pg);
+	}
+	uvmexp.npages = (int)npages;
+	uvmexp.free = (int)npages;
+
+	/*
+	 * page daemon targets as uvmpd_tune() sets them (a twentieth of
+	 * memory, then a third more); nothing acts on them until the page
+	 * daemon exists (issue 4).
+	 */
+	uvmexp.freemin = uvmexp.npages / 20;
+	uvmexp.freetarg = (uvmexp.freemin * 4) / 3;
+}
+
+/*
+ * uvm_page_shutdown: tear down physical memory.
+ *
+ * => every page must be free: a page still in use at shutdown is a leak
+ *    (and probably still referenced by a leaked anon), so we panic,
+ *    saying how many.
+ */
+
+void
+uvm_page_shutdown(void)
+{
+	int inuse;
+
+	KASSERT(uvm_pagelists != NULL);
+	inuse = uvmexp.npages - uvmexp.free;
+	if (inuse != 0 || !uvm_pagelists->pl_active.empty() ||
+	    !uvm_pagelists->pl_inactive.empty()) {
+		panic("uvm_page_shutdown: %d of %d physical pages are not free "
+		    "(%d active, %d inactive)", inuse, uvmexp.npages,
+		    uvmexp.active, uvmexp.inactive);
+	}
+	uvm_pagelists->pl_free.clear();
+	delete uvm_pagelists;
+	uvm_pagelists = NULL;
+	mutex_destroy(&uvm_fpageqlock);
+	mutex_destroy(&uvm_pageqlock);
+	uvmemu::arena::Shutdown();
+	uvmexp.npages = 0;
+	uvmexp.free = 0;
+}
+
+/*
+ * uvm_pagealloc: allocate a vm_page from the free list.
+ *
+ * => a failure point: failure injection may make it return NULL, as may
+ *    an empty free list (both are counted in uvmexp.pagealloc_fail).
+ * => if anon != NULL, anon must be locked; the page becomes its page.
+ * => returns the page busy (owned by the caller), clean and fake: its
+ *    contents are stale unless UVM_PGA_ZERO was given.
+ * => there are no uvm_objects on this machine: obj must be NULL.
+ * => the kernel keeps a reserve for the page daemon and wakes it when
+ *    free memory runs low; there is no page daemon yet (issue 4), so
+ *    neither is done here.
+ */
+
+struct vm_page *
+uvm_pagealloc(struct uvm_object *obj, voff_t off, struct vm_anon *anon,
+    int flags)
+{
+	struct vm_page *pg;
+
+	KASSERT(obj == NULL || anon == NULL);
+	KASSERT(obj == NULL);		/* no object pages on this machine */
+	KASSERT(anon == NULL || off == 0);
+	KASSERT(off == (voff_t)trunc_page(off));
+	KASSERT(anon == NULL || mutex_owned(&anon->an_lock));
+	KASSERT(anon == NULL || anon->an_page == NULL);
+	KASSERT(uvm_pagelists != NULL);
+
+	if (uvmemu::inject::ShouldFail(uvmemu::AllocKind::kPage,
+	    KMEM_SITE()))
+		goto fail;
+
+	mutex_enter(&uvm_fpageqlock);
+	if (uvm_pagelists->pl_free.empty()) {
+		mutex_exit(&uvm_fpageqlock);
+		goto fail;
+	}
+	pg = &uvm_pagelists->pl_free.front();
+	uvm_pagelists->pl_free.pop_front();
+	KASSERT(pg->pqflags & PQ_FREE);
+	KASSERT(uvmexp.free > 0);
+	uvmexp.free--;
+	mutex_exit(&uvm_fpageqlock);
+
+	uvm_wait_noprogress = 0;
+
+	pg->offset = off;
+	pg->uobject = obj;
+	pg->uanon = anon;
+	pg->flags = PG_BUSY|PG_CLEAN|PG_FAKE;
+	pg->pqflags = 0;
+	pg->loan_count = 0;
+	pg->wire_count = 0;
+	pg->owner_tag = NULL;
+	pg->owner_lid = -1;
+	if (anon) {
+		anon->an_page = pg;
+		pg->pqflags = PQ_ANON;
+		uvmexp.anonpages++;
+	}
+	UVM_PAGE_OWN(pg, "new alloc");
+
+	if (flags & UVM_PGA_ZERO) {
+		/*
+		 * a zero'd page is not clean.  freed pages are poisoned,
+		 * never pre-zeroed, so we always zero it ourselves.
+		 */
+		uvm_pagezero(pg);
+	}
+
+	return(pg);
+
+ fail:
+	uvmexp.pagealloc_fail++;
+	return (NULL);
+}
+
+/*
+ * uvm_pagefree: free page
+ *
+ * => erase page's identity (i.e. remove from anon)
+ * => put page on free list
+ * => caller must lock page queues if the page is on one
+ * => caller must lock the owning anon, if any
+ * => the frame is poisoned with 0xdf bytes, so stale reads show
+ */
+
+void
+uvm_pagefree(struct vm_page *pg)
+{
+
+	KASSERT(pg != NULL);
+	KASSERT((pg->flags & PG_PAGEOUT) == 0);
+	KASSERT(!(pg->pqflags & PQ_FREE));
+	KASSERT(mutex_owned(&uvm_pageqlock) || !uvm_page_queued_p(pg));
+	KASSERT(pg->uobject == NULL);
+	KASSERT(pg->uanon == NULL || mutex_owned(&pg->uanon->an_lock));
+
+	/*
+	 * loans are not emulated: a page is never loaned.
+	 */
+
+	KASSERT(pg->loan_count == 0);
+
+	/*
+	 * remove page from its anon.
+	 */
+
+	if (pg->uanon != NULL) {
+		KASSERT(pg->uanon->an_page == pg);
+		pg->uanon->an_page = NULL;
+		pg->uanon = NULL;
+		KASSERT(uvmexp.anonpages > 0);
+		uvmexp.anonpages--;
+	}
+
+	/*
+	 * now remove the page from the queues.
+	 */
+
+	uvm_pagedequeue(pg);
+
+	/*
+	 * if the page was wired, unwire it now.
+	 */
+
+	if (pg->wire_count) {
+		pg->wire_count = 0;
+		uvmexp.wired--;
+	}
+
+	/*
+	 * and put on free queue
+	 */
+
+	memset(uvm_pagedata(pg), UVM_PAGE_POISON, PAGE_SIZE);
+	pg->flags = 0;
+	pg->owner_tag = NULL;
+	pg->owner_lid = -1;
+	pg->offset = 0;
+
+	mutex_enter(&uvm_fpageqlock);
+	pg->pqflags = PQ_FREE;
+	uvm_pagelists->pl_free.push_front(*pg);
+	uvmexp.free++;
+	mutex_exit(&uvm_fpageqlock);
+}
+
+/*
+ * uvm_pagecopy: copy a page
+ *
+ * => the destination is no longer clean.
+ */
+
+void
+uvm_pagecopy(struct vm_page *src, struct vm_page *dst)
+{
+
+	KASSERT((src->pqflags & PQ_FREE) == 0);
+	KASSERT((dst->pqflags & PQ_FREE) == 0);
+	dst->flags &= ~PG_CLEAN;
+	memcpy(uvm_pagedata(dst), uvm_pagedata(src), PAGE_SIZE);
+}
+
+/*
+ * uvm_pagezero: zero fill a page
+ *
+ * => a zero'd page is not clean.
+ */
+
+void
+uvm_pagezero(struct vm_page *pg)
+{
+
+	KASSERT((pg->pqflags & PQ_FREE) == 0);
+	pg->flags &= ~PG_CLEAN;
+	memset(uvm_pagedata(pg), 0, PAGE_SIZE);
+	uvmexp.zeropages++;
+}
+
+/*
+ * uvm_pagewire: wire the page, thus removing it from the daemon's grasp
+ *
+ * => caller must lock page queues
+ */
+
+void
+uvm_pagewire(struct vm_page *pg)
+{
+
+	KASSERT(mutex_owned(&uvm_pageqlock));
+	KASSERT((pg->pqflags & PQ_FREE) == 0);
+	if (pg->wire_count == 0) {
+		uvm_pagedequeue(pg);
+		uvmexp.wired++;
+	}
+	pg->wire_count++;
+}
+
+/*
+ * uvm_pageunwire: unwire the page.
+ *
+ * => activate if wire count goes to zero.
+ * => caller must lock page queues
+ */
+
+void
+uvm_pageunwire(struct vm_page *pg)
+{
+
+	KASSERT(mutex_owned(&uvm_pageqlock));
+	KASSERT(pg->wire_count > 0);
+	pg->wire_count--;
+	if (pg->wire_count == 0) {
+		uvm_pageactivate(pg);
+		uvmexp.wired--;
+	}
+}
+
+/*
+ * uvm_pagedeactivate: deactivate page
+ *
+ * => caller must lock page queues
+ * => wired pages stay off the queues
+ */
+
+void
+uvm_pagedeactivate(struct vm_page *pg)
+{
+
+	KASSERT(mutex_owned(&uvm_pageqlock));
+	KASSERT((pg->pqflags & PQ_FREE) == 0);
+	if (pg->pqflags & PQ_ACTIVE) {
+		uvm_pagelists->pl_active.erase(
+		    uvm_pagelists->pl_active.iterator_to(*pg));
+		pg->pqflags &= ~PQ_ACTIVE;
+		KASSERT(uvmexp.active > 0);
+		uvmexp.active--;
+	}
+	if (pg->wire_count == 0 && (pg->pqflags & PQ_INACTIVE) == 0) {
+		uvm_pagelists->pl_inactive.push_back(*pg);
+		pg->pqflags |= PQ_INACTIVE;
+		uvmexp.inactive++;
+	}
+}
+
+/*
+ * uvm_pageactivate: activate page
+ *
+ * => caller must lock page queues
+ * => the page goes to the tail of the active queue, unless it is wired
+ *    (wired pages are on no queue).
+ */
+
+void
+uvm_pageactivate(struct vm_page *pg)
+{
+
+	KASSERT(mutex_owned(&uvm_pageqlock));
+	KASSERT((pg->pqflags & PQ_FREE) == 0);
+	uvm_pagedequeue(pg);
+	if (pg->wire_count == 0) {
+		uvm_pagelists->pl_active.push_back(*pg);
+		pg->pqflags |= PQ_ACTIVE;
+		uvmexp.active++;
+	}
+}
+
+/*
+ * uvm_pagedequeue: remove a page from any paging queue
+ *
+ * => caller must lock page queues if the page is on one
+ */
+
+void
+uvm_pagedequeue(struct vm_page *pg)
+{
+
+	if (!uvm_page_queued_p(pg))
+		return;
+	KASSERT(mutex_owned(&uvm_pageqlock));
+	if (pg->pqflags & PQ_ACTIVE) {
+		uvm_pagelists->pl_active.erase(
+		    uvm_pagelists->pl_active.iterator_to(*pg));
+		pg->pqflags &= ~PQ_ACTIVE;
+		KASSERT(uvmexp.active > 0);
+		uvmexp.active--;
+	} else {
+		KASSERT(pg->pqflags & PQ_INACTIVE);
+		uvm_pagelists->pl_inactive.erase(
+		    uvm_pagelists->pl_inactive.iterator_to(*pg));
+		pg->pqflags &= ~PQ_INACTIVE;
+		KASSERT(uvmexp.inactive > 0);
+		uvmexp.inactive--;
+	}
+}
+
+/*
+ * uvm_page_own: set or release page ownership
+ *
+ * => this is a debugging function that keeps track of who sets PG_BUSY
+ *	and where they do it.   it can be used to track down problems
+ *	such a process setting "PG_BUSY" and never releasing it.
+ * => page's anon must be locked
+ * => if "tag" is NULL then we are releasing page ownership
+ */
+
+void
+uvm_page_own(struct vm_page *pg, const char *tag)
+{
+	struct vm_anon *anon;
+
+	KASSERT((pg->flags & (PG_PAGEOUT|PG_RELEASED)) == 0);
+	KASSERT(pg->uobject == NULL);
+	anon = pg->uanon;
+	if (anon != NULL) {
+		KASSERT(mutex_owned(&anon->an_lock));
+	}
+
+	/* gain ownership? */
+	if (tag) {
+		KASSERT((pg->flags & PG_BUSY) != 0);
+		if (pg->owner_tag) {
+			panic("uvm_page_own: page %p already owned "
+			    "by lwp %d [%s]", pg, pg->owner_lid,
+			    pg->owner_tag);
+		}
+		pg->owner_lid = (curlwp) ? curlwp->l_lid : -1;
+		pg->owner_tag = tag;
+		return;
+	}
+
+	/* drop ownership */
+	KASSERT((pg->flags & PG_BUSY) == 0);
+	if (pg->owner_tag == NULL) {
+		panic("uvm_page_own: dropping ownership of an non-owned "
+		    "page (%p)", pg);
+	}
+	if (!uvm_page_queued_p(pg)) {
+		KASSERT((pg->uanon == NULL && pg->uobject == NULL) ||
+		    pg->wire_count > 0);
+	} else {
+		KASSERT(pg->wire_count == 0);
+	}
+	pg->owner_tag = NULL;
+	pg->owner_lid = -1;
+}
+
+/*
+ * uvm_pagedata: the page's bytes, through the arena's direct map.
+ */
+
+void *
+uvm_pagedata(struct vm_page *pg)
+{
+
+	return uvmemu::arena::FrameData(pg);
+}
+
+/*
+ * uvm_pagebyphys: the page at physical address pa, or NULL.
+ */
+
+struct vm_page *
+uvm_pagebyphys(paddr_t pa)
+{
+
+	return uvmemu::arena::PageByPhys(pa);
+}
+
+/*
+ * uvm_wait: wait (sleep) for the page daemon to free some pages
+ *
+ * => the kernel wakes the page daemon and sleeps until it has freed
+ *    pages.  this machine has a single LWP and no page daemon yet, so
+ *    the simplest correct thing is done instead:
+ *	- if pages are free, the allocation failure was injected (or was
+ *	  transient): return at once and let the caller retry.
+ *	- if no page is free, nobody could ever free one while we slept:
+ *	  report the deadlock with a panic instead of hanging.
+ *	- a caller that keeps failing and retrying without any page
+ *	  allocation ever succeeding (an allocation made to fail every
+ *	  time) would spin forever: after UVM_WAIT_LIVELOCK such calls in
+ *	  a row, report that too.
+ * => the scheduler issue (issue 4) replaces this with a real sleep that
+ *    wakes the page daemon and switches to another LWP.
+ */
+
+void
+uvm_wait(const char *wmsg)
+{
+	UVMHIST_FUNC("uvm_wait"); UVMHIST_CALLED(pdhist);
+
+	if (uvmexp.free == 0) {
+		panic("uvm_wait(%s): out of physical pages and no page daemon "
+		    "to free any", wmsg);
+	}
+	if (++uvm_wait_noprogress >= UVM_WAIT_LIVELOCK) {
+		panic("uvm_wait(%s): called %d times in a row without a "
+		    "successful page allocation (livelock: an allocation "
+		    "that always fails?)", wmsg, uvm_wait_noprogress);
+	}
+	UVMHIST_LOG(pdhist, "  <- %d pages free, not sleeping (wmsg %p)",
+	    uvmexp.free, wmsg, 0, 0);
+}
+
+/*
+ * uvm_unlock_and_wait: UVM_UNLOCK_AND_WAIT(): drop the interlock and
+ * sleep on event (a busy page) until its owner wakes us.
+ *
+ * => on a machine with a single LWP nobody can clear PG_BUSY while we
+ *    sleep: the sleep would never end.  we release the interlock (as the
+ *    kernel does before sleeping) and report the deadlock with a panic.
+ * => the scheduler issue (issue 4) replaces this with a real sleep on
+ *    the wait channel, woken by the page's owner.
+ */
+
+void
+uvm_unlock_and_wait(void *event, kmutex_t *slock, bool intr, const char *msg,
+    int timo)
+{
+	UVMHIST_FUNC("uvm_unlock_and_wait"); UVMHIST_CALLED(pdhist);
+
+	(void)intr;
+	(void)timo;
+	UVMHIST_LOG(pdhist, "  event %p wmesg %p", event, msg, 0, 0);
+	mutex_exit(slock);
+	panic("deadlock: %s: sleeping on busy page %p with no other LWP",
+	    msg, event);
+}
