@@ -20,5 +20,6 @@
 #include <uvm/uvm_page.h>
 #include <uvm/uvm_map.h>
 #include <uvm/uvm_swap.h>
+#include <uvm/uvm_fault.h>
 
 #endif

@@ -42,8 +42,11 @@ struct vm_map_entry {
 struct vm_map_impl;	/* the entry tree (lib/uvm_map.cc) */
 struct uvm_mapent_reservation;
 
+struct pmap;
+
 struct vm_map {
 	struct vm_map_impl	*impl;		/* sorted entries */
+	struct pmap		*pmap;		/* physical map (NULL: none) */
 	kmutex_t		lock;		/* map lock */
 	int			nentries;	/* # entries */
 	vsize_t			size;		/* virtual size */
@@ -53,6 +56,32 @@ struct vm_map {
 };
 
 extern struct vm_map *kernel_map;
+
+/* an address space: a map and its pmap (lib/uvm_map.cc) */
+struct vmspace {
+	struct vm_map	vm_map;		/* VM address map */
+	int		vm_refcnt;	/* number of references */
+	int		vm_id;		/* emulated process id, for messages */
+};
+
+/* uvm_map_anon flags (uvm/uvm_extern.h has UVM_FLAG_NOWAIT) */
+#define UVM_FLAG_FIXED		0x010000	/* find no space, use this va */
+#define UVM_FLAG_NOMERGE	0x040000	/* don't merge map entries */
+#define UVM_FLAG_SHAREDANON	0x100000	/* anon memory shared on fork */
+
+struct vmspace	*uvmspace_alloc(vaddr_t, vaddr_t);
+struct vmspace	*uvmspace_fork(struct vmspace *);
+void		uvmspace_free(struct vmspace *);
+int		uvm_map_anon(struct vm_map *, vaddr_t *, vsize_t, vm_prot_t,
+		    vm_prot_t, vm_inherit_t, int);
+int		uvm_unmap(struct vm_map *, vaddr_t, vaddr_t);
+int		uvm_map_protect(struct vm_map *, vaddr_t, vaddr_t, vm_prot_t,
+		    bool);
+int		uvm_map_inherit(struct vm_map *, vaddr_t, vaddr_t,
+		    vm_inherit_t);
+int		uvm_map_pageable(struct vm_map *, vaddr_t, vaddr_t, bool);
+bool		uvm_map_checkprot(struct vm_map *, vaddr_t, vaddr_t,
+		    vm_prot_t);
 
 /* lib/uvm_map.cc */
 struct vm_map	*uvm_map_create(vaddr_t, vaddr_t);
