@@ -12,6 +12,10 @@ namespace uvmemu::inject {
 // allocation).  Returns true if the active plan makes this one fail.
 bool ShouldFail(AllocKind kind, const kmem_site* site);
 
+// Called at every allocation, fallible or not, before it is attempted:
+// runs the ScopedAllocationHook, if any.
+void OnAllocation(AllocKind kind, const kmem_site* site);
+
 }  // namespace uvmemu::inject
 
 #endif  // UVMEMU_EMU_INJECT_POINT_H

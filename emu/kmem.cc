@@ -225,6 +225,7 @@ void* Alloc(size_t size, km_flag_t flags, const kmem_site* site, bool zero) {
   if (sleep == nosleep)
     panic("%s: flags %#x are not exactly one of KM_SLEEP, KM_NOSLEEP at %s",
           who, flags, SiteName(site).c_str());
+  uvmemu::inject::OnAllocation(AllocKind::kKmem, site);
   if (nosleep && uvmemu::inject::ShouldFail(AllocKind::kKmem, site))
     return nullptr;
   void* p = std::malloc(size);
@@ -367,6 +368,7 @@ struct kmem_ptr pool_cache_get_site(struct pool_cache* pc, int flags,
     panic("pool_cache_get: pool cache %p is not bootstrapped (at %s)",
           static_cast<void*>(pc), SiteName(site).c_str());
   const bool nowait = (flags & PR_WAITOK) == 0;
+  uvmemu::inject::OnAllocation(AllocKind::kPool, site);
   if (nowait && uvmemu::inject::ShouldFail(AllocKind::kPool, site)) {
     pc->pc_nfail++;
     return kmem_ptr{nullptr};

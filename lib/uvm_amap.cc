@@ -1596,23 +1596,9 @@ amap_unref(struct vm_amap *amap, vaddr_t offset, vsize_t len, bool all)
 }
 
 /*
- * uvmemu: read-only access to amap_list for the invariant checker, leak
- * accounting and the debugger.  not part of revision 1.87.
+ * uvmemu: the number of amaps on amap_list, for leak accounting.  not
+ * part of revision 1.87.
  */
-struct vm_amap *
-amap_list_first(void)
-{
-
-	return LIST_FIRST(&amap_list);
-}
-
-struct vm_amap *
-amap_list_next(struct vm_amap *amap)
-{
-
-	return LIST_NEXT(amap, am_list);
-}
-
 int
 amap_list_count(void)
 {

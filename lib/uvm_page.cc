@@ -178,6 +178,7 @@ uvm_pagealloc(struct uvm_object *obj, voff_t off, struct vm_anon *anon,
 	KASSERT(anon == NULL || anon->an_page == NULL);
 	KASSERT(uvm_pagelists != NULL);
 
+	uvmemu::inject::OnAllocation(uvmemu::AllocKind::kPage, KMEM_SITE());
 	if (uvmemu::inject::ShouldFail(uvmemu::AllocKind::kPage,
 	    KMEM_SITE()))
 		goto fail;

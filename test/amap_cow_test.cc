@@ -1,6 +1,8 @@
 // amap_cow_now: resolving copy-on-write at fork time for wired entries.
 #include <gtest/gtest.h>
 
+#include <memory>
+#include <string>
 #include <vector>
 
 #include "test/amap_fixture.h"
@@ -141,6 +143,31 @@ TEST_F(AmapCowTest, CowNow_OutOfPhysicalPages_ReportsDeadlock) {
       },
       "uvm_wait\\(cownowpage\\)");
   Cleanup(1);
+}
+
+TEST_F(AmapCowTest, Copy_OtherReferenceDropsWhileAllocating_TakesAmapOver) {
+  Fork(2, {0, 1});
+  vm_map_entry* e = &child_->entry;
+  // amap_copy allocates the new amap with the source unlocked; the
+  // parent exits meanwhile, so the re-check finds am_ref == 1 and the
+  // child takes the source over instead of copying it.
+  bool dropped = false;
+  {
+    ScopedAllocationHook hook([&](const AllocationSite& site) {
+      if (dropped || std::string(site.function) != "amap_alloc1") return;
+      dropped = true;
+      Unwire(parent_);
+      amap_unref(parent_, 0, 2, true);
+    });
+    amap_copy(map_, e, 0, e->start, e->end);
+  }
+  ASSERT_TRUE(dropped);
+  EXPECT_EQ(e->aref.ar_amap, parent_);
+  EXPECT_EQ(parent_->am_ref, 1);
+  EXPECT_EQ(e->etype & UVM_ET_NEEDSCOPY, 0);
+  EXPECT_EQ(amap_list_count(), 1);
+  EXPECT_EQ(parent_->am_anon[0]->an_ref, 1);
+  amap_unref(parent_, 0, 2, true);
 }
 
 }  // namespace

@@ -98,6 +98,11 @@ TEST_F(AmapWipeTest, Wiperange_FewerSlotsThanUsed_TraversesAnonArray) {
   ExpectWiperange(16, {0, 1, 3, 4, 5, 9, 12, 15}, 3, 3);
 }
 
+TEST_F(AmapWipeTest, Wiperange_AnonArrayWithHoles_SkipsEmptySlots) {
+  // 4 slots < 6 used, and slots 3 and 4 of the range are empty
+  ExpectWiperange(16, {0, 1, 2, 5, 8, 9}, 2, 4);
+}
+
 TEST_F(AmapWipeTest, Wiperange_MoreSlotsThanUsed_TraversesSlotList) {
   // 10 slots >= 4 used: walks am_slots, removing while iterating
   ExpectWiperange(16, {2, 6, 7, 14}, 4, 10);

@@ -122,9 +122,7 @@ int	amap_check(const struct vm_amap *, char *why, size_t whylen);
 int	amap_pp_decode(const struct vm_amap *, struct amap_pp_run *runs,
 	    int maxruns);
 
-/* the list of all amaps (for swap-off), and its lock */
-struct vm_amap	*amap_list_first(void);
-struct vm_amap	*amap_list_next(struct vm_amap *);
+/* lib/uvm_amap.cc (uvmemu addition): amaps on amap_list */
 int		amap_list_count(void);
 
 #endif

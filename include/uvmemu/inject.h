@@ -14,6 +14,7 @@
 #define UVMEMU_INJECT_H
 
 #include <cstdint>
+#include <functional>
 #include <string>
 
 namespace uvmemu {
@@ -45,6 +46,30 @@ class ScopedFailurePlan {
   // Failure points met and failures injected since this plan started.
   uint64_t points_seen() const;
   uint64_t failures_injected() const;
+};
+
+// Where the kernel is allocating, for an allocation hook.
+struct AllocationSite {
+  AllocKind kind;
+  const char* function;  // the allocating function, e.g. "amap_alloc1"
+  int line;
+};
+
+// Runs a callback at every allocation the kernel makes, sleeping or not,
+// before it is satisfied: the moment at which a kernel path that dropped
+// its locks to allocate is exposed to other LWPs.  With one LWP, a test
+// uses it to play the other LWP (amap_copy allocates with the source
+// amap unlocked; another reference may go away meanwhile).  The hook is
+// not re-entered for allocations it makes itself.
+class ScopedAllocationHook {
+ public:
+  explicit ScopedAllocationHook(std::function<void(const AllocationSite&)> hook);
+  ~ScopedAllocationHook();
+  ScopedAllocationHook(const ScopedAllocationHook&) = delete;
+  ScopedAllocationHook& operator=(const ScopedAllocationHook&) = delete;
+
+ private:
+  std::function<void(const AllocationSite&)> previous_;
 };
 
 // Counts failure points met while no plan (or any plan) is active; used
