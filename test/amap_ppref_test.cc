@@ -159,26 +159,6 @@ TEST_F(AmapPprefTest, Unref_PartialRangeToZero_WipesThoseAnonsOnly) {
   EXPECT_EQ(uvm_anon_count(), 0);
 }
 
-TEST_F(AmapPprefTest, Unref_PartialWithoutPpref_EstablishesItFirst) {
-  vm_amap* amap = amap_alloc(6 * kPage, 0, 0);
-  vm_aref aref{0, amap};
-  for (int s = 0; s < 6; s++) AddAnon(&aref, s);
-  amap_ref(amap, 0, 6, 0);
-  amap_ref(amap, 0, 6, 0);
-  ASSERT_EQ(amap->am_ppref, nullptr);
-  // a reference covering [0,3) goes: establish (every slot at the
-  // remaining 2), then [0,3) -1
-  amap_unref(amap, 0, 3, false);
-  EXPECT_EQ(amap->am_ref, 2);
-  EXPECT_EQ(PpRefs(amap), (Refs{1, 1, 1, 2, 2, 2}));
-  EXPECT_EQ(amap->am_nused, 6);
-  EXPECT_TRUE(AmapConsistent(amap));
-  amap_unref(amap, 3, 3, false);
-  EXPECT_EQ(PpRefs(amap), (Refs(6, 1)));
-  amap_unref(amap, 0, 6, true);
-  EXPECT_EQ(uvm_anon_count(), 0);
-}
-
 TEST_F(AmapPprefTest, Unref_LastReferenceWithPpref_FreesEverything) {
   vm_amap* amap = amap_alloc(4 * kPage, 0, 0);
   vm_aref aref{0, amap};
