@@ -5,7 +5,9 @@
 #include <cstdlib>
 
 #include "absl/strings/str_format.h"
+#include "emu/kmem_debug.h"
 #include "emu/kmem_stats.h"
+#include "emu/mmu.h"
 #include "uvm/uvm.h"
 #include "uvmemu/trace.h"
 
@@ -21,9 +23,12 @@ Kernel::Kernel(const KernelConfig& config) {
   booted = true;
   Trace::SetCapacity(config.trace_records);
   uvm_page_init(config.physical_pages);
+  mmu::Init({.max_pmaps = config.max_processes,
+             .host_mapping_budget = config.host_mapping_budget});
   uvm_swap_init(config.swap_slots);
   uvm_anon_init();
   uvm_amap_init();
+  uvm_fault_init();
 }
 
 Kernel::~Kernel() {
@@ -31,6 +36,8 @@ Kernel::~Kernel() {
   // still hold objects would panic with a less useful message.  Each
   // ctest case runs in its own process, so aborting here fails just the
   // test that leaked, with the report.
+  // Blocks still in quarantine are checked for writes after free.
+  kmem::FlushQuarantine();
   const absl::Status leaks = CheckNoLeaks();
   if (!leaks.ok()) {
     std::fprintf(stderr, "uvmemu::Kernel shut down with leaks:\n%s\n",
@@ -38,6 +45,7 @@ Kernel::~Kernel() {
     std::abort();
   }
   uvm_swap_shutdown();
+  mmu::Shutdown();
   uvm_page_shutdown();
   booted = false;
 }
@@ -52,6 +60,7 @@ ResourceCounts Kernel::Counts() {
   counts.anons = uvm_anon_count();
   counts.pages_in_use = uvmexp.npages - uvmexp.free;
   counts.swap_slots = uvm_swap_inuse();
+  counts.host_mappings = static_cast<long>(mmu::GetStats().mappings);
   return counts;
 }
 
@@ -60,9 +69,10 @@ std::string Kernel::LeakReport() {
   if (c == ResourceCounts()) return "";
   return absl::StrFormat(
              "amaps %d, anons %d, pages %d, swap slots %d, "
-             "kmem %d objects / %d bytes, pool objects %d\n",
+             "kmem %d objects / %d bytes, pool objects %d, "
+             "page mappings %d\n",
              c.amaps, c.anons, c.pages_in_use, c.swap_slots, c.kmem_objects,
-             c.kmem_bytes, c.pool_objects) +
+             c.kmem_bytes, c.pool_objects, c.host_mappings) +
          kmem::LeakReport();
 }
 

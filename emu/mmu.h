@@ -41,6 +41,7 @@ struct Stats {
   size_t host_mappings = 0;     // host mappings now
   size_t peak_host_mappings = 0;
   size_t pmaps = 0;             // pmaps now
+  size_t mappings = 0;          // pmap-level page mappings now
 };
 Stats GetStats();
 void ResetPeak();

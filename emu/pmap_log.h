@@ -1,6 +1,6 @@
-// The pmap of the machine without an MMU (emu/pmap_log.cc): no page is
-// ever mapped, so pmap_page_protect() only records its calls.  The MMU
-// issue replaces this.
+// A log of pmap_page_protect() calls (kept by emu/pmap_pv.cc), so tests
+// can check which pages the amap and anon code write-protected or
+// unmapped, whether or not the pages were mapped anywhere.
 #ifndef UVMEMU_EMU_PMAP_LOG_H
 #define UVMEMU_EMU_PMAP_LOG_H
 

@@ -22,6 +22,12 @@ struct KernelConfig {
   size_t swap_slots = 256;
   // UVMHIST ring size in records.
   size_t trace_records = 4096;
+  // Host mappings (4 KiB pages mapped into address-space windows) the
+  // MMU keeps before it evicts the oldest; Linux allows about 65530
+  // mappings per process (vm.max_map_count).
+  size_t host_mapping_budget = 30000;
+  // Address spaces (pmaps, each an 8 GiB window) that can exist at once.
+  size_t max_processes = 64;
 };
 
 // What the kernel holds right now, for leak checks.
@@ -33,6 +39,8 @@ struct ResourceCounts {
   long anons = 0;          // anons in existence
   long pages_in_use = 0;   // physical pages not on the free list
   long swap_slots = 0;     // swap slots in use
+  long host_mappings = 0;  // page mappings held by pmaps (on the host or
+                           // evicted from it)
   bool operator==(const ResourceCounts&) const = default;
 };
 

@@ -1,0 +1,123 @@
+// The software MMU's setup, statistics and queries (emu/mmu.h).
+#include "emu/mmu.h"
+
+#include <sys/mman.h>
+#include <sys/systm.h>
+#include <uvm/uvm_page.h>
+
+#include <cerrno>
+#include <cstring>
+#include <limits>
+
+#include "emu/arena.h"
+#include "emu/mmu_fault.h"
+#include "emu/mmu_state.h"
+
+namespace uvmemu::mmu {
+namespace {
+
+using internal::S;
+using internal::State;
+
+bool SameConfig(const Config& a, const Config& b) {
+  return a.max_pmaps == b.max_pmaps && a.window_bytes == b.window_bytes &&
+         a.host_mapping_budget == b.host_mapping_budget;
+}
+
+const internal::Mapping* Find(struct pmap* pmap, vaddr_t va) {
+  if (pmap == nullptr) return nullptr;
+  auto it = pmap->mappings.find(trunc_page(va));
+  return it == pmap->mappings.end() ? nullptr : &it->second;
+}
+
+}  // namespace
+
+void Init(const Config& config) {
+  State& s = S();
+  if (s.initialized) {
+    if (SameConfig(s.config, config)) return;
+    Shutdown();  // panics if pmaps exist
+  }
+  if (!arena::Initialized()) {
+    panic("mmu::Init: the physical arena must be initialised first");
+  }
+  if (config.max_pmaps == 0 || config.window_bytes == 0 ||
+      (config.window_bytes & PAGE_MASK) != 0 ||
+      config.host_mapping_budget == 0 ||
+      config.max_pmaps >
+          std::numeric_limits<size_t>::max() / config.window_bytes) {
+    panic(
+        "mmu::Init: bad configuration (%zu windows of %zu bytes, budget "
+        "%zu)",
+        config.max_pmaps, config.window_bytes, config.host_mapping_budget);
+  }
+  const size_t bytes = config.max_pmaps * config.window_bytes;
+  // NORESERVE and PROT_NONE: address space only, no commit charge.
+  void* base = mmap(nullptr, bytes, PROT_NONE,
+                    MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+  if (base == MAP_FAILED) {
+    panic("mmu::Init: reserving %zu windows of %zu bytes: %s", config.max_pmaps,
+          config.window_bytes, strerror(errno));
+  }
+  s.config = config;
+  s.base = static_cast<char*>(base);
+  s.reservation_bytes = bytes;
+  s.memfd = arena::MemfdDescriptor();
+  s.pages = arena::Page(0);
+  s.npages = arena::PageCount();
+  s.page_state.assign(s.npages, internal::PageState{});
+  s.windows.clear();
+  s.windows.resize(config.max_pmaps);
+  s.budget = config.host_mapping_budget;
+  s.stats = Stats{};
+  s.initialized = true;
+  internal::InstallFaultHandler();
+}
+
+void Shutdown() {
+  State& s = S();
+  if (!s.initialized) panic("mmu::Shutdown: the MMU is not initialised");
+  for (const auto& pmap : s.windows) {
+    if (pmap == nullptr) continue;
+    panic(
+        "mmu::Shutdown: %zu pmaps still exist (window %zu: process %d, "
+        "%zu mappings)",
+        s.stats.pmaps, pmap->index, pmap->owner_id, pmap->mappings.size());
+  }
+  internal::RestoreFaultHandler();
+  munmap(s.base, s.reservation_bytes);
+  s.initialized = false;
+  s.base = nullptr;
+  s.reservation_bytes = 0;
+  s.memfd = -1;
+  s.pages = nullptr;
+  s.npages = 0;
+  s.page_state.clear();
+  s.windows.clear();
+}
+
+bool Initialized() { return S().initialized; }
+
+Stats GetStats() { return S().stats; }
+
+void ResetPeak() {
+  Stats& stats = S().stats;
+  stats.peak_host_mappings = stats.host_mappings;
+}
+
+struct vm_page* MappedPage(struct pmap* pmap, vaddr_t va) {
+  const internal::Mapping* m = Find(pmap, va);
+  return m != nullptr ? m->pg : nullptr;
+}
+
+int HostProtection(struct pmap* pmap, vaddr_t va) {
+  const internal::Mapping* m = Find(pmap, va);
+  return m != nullptr ? m->host_prot : VM_PROT_NONE;
+}
+
+size_t MappingCount(const struct vm_page* pg) {
+  const internal::PageState* ps = internal::PageStateOf(pg);
+  return ps != nullptr ? ps->pv.size() : 0;
+}
+
+}  // namespace uvmemu::mmu

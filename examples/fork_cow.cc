@@ -1,0 +1,82 @@
+// The flagship example: copy-on-write across fork, through real page
+// protection.
+//
+// A parent maps four pages, writes a pattern with ordinary stores and
+// forks.  The child then writes two of the pages.  Each store that hits
+// a write-protected page raises SIGSEGV; the software MMU hands it to
+// UVM's fault handler, which copies the page (the COW) into a new anon
+// and maps it writable.  Both processes print what they read, and the
+// amap/anon/page state is shown before and after.
+#include <cstdio>
+#include <cstring>
+#include <iostream>
+
+#include "emu/mmu.h"
+#include "uvm/uvm.h"
+#include "uvmemu/machine.h"
+#include "uvmemu/trace.h"
+
+namespace {
+
+constexpr uint64_t kPages = 4;
+
+void PrintContents(const char* who, const uvmemu::Process& p, uint64_t va) {
+  std::printf("%-7s reads:", who);
+  for (uint64_t i = 0; i < kPages; i++)
+    std::printf("  \"%s\"", p.Ptr<const char>(va + i * PAGE_SIZE));
+  std::printf("\n");
+}
+
+void Section(const char* title) { std::printf("\n== %s\n", title); }
+
+}  // namespace
+
+int main() {
+  uvmemu::Machine machine({.physical_pages = 256});
+  uvmemu::Process parent = *machine.Spawn();
+  const uint64_t va = *parent.Mmap(kPages * PAGE_SIZE, uvmemu::kReadWrite);
+
+  // Plain stores: each first touch is a zero-fill fault.
+  for (uint64_t i = 0; i < kPages; i++)
+    std::snprintf(parent.Ptr(va + i * PAGE_SIZE), 32, "parent page %d",
+                  static_cast<int>(i));
+  Section("parent after writing its pages");
+  std::fputs(parent.Dump().c_str(), stdout);
+
+  uvmemu::Process child = *parent.Fork();
+  Section("right after fork: both entries needs-copy, one amap (ref 2)");
+  std::fputs(parent.Dump().c_str(), stdout);
+  std::fputs(child.Dump().c_str(), stdout);
+
+  // For anonymous memory even a read resolves needs-copy: amap_copy gives
+  // the child its own amap, whose anons are the parent's (an_ref 2).
+  // The pages are mapped read-only in both; nothing is copied yet.
+  PrintContents("child", child, va);
+  Section("after the child's first read: two amaps sharing every anon");
+  std::fputs(child.Dump().c_str(), stdout);
+
+  const auto before = uvmemu::mmu::GetStats();
+  for (uint64_t i = 0; i < kPages / 2; i++)
+    std::snprintf(child.Ptr(va + i * PAGE_SIZE), 32, "child wrote %d",
+                  static_cast<int>(i));
+  const auto after = uvmemu::mmu::GetStats();
+
+  // Each store to a shared page faults; uvm_fault copies the page into a
+  // new anon (the COW) and amap_add replaces the child's slot.
+  Section("after the child wrote pages 0 and 1");
+  PrintContents("parent", parent, va);
+  PrintContents("child", child, va);
+  std::fputs(parent.Dump().c_str(), stdout);
+  std::fputs(child.Dump().c_str(), stdout);
+  std::printf("\n%llu SIGSEGVs taken, %llu handed to uvm_fault; "
+              "COW faults so far: %d\n",
+              static_cast<unsigned long long>(after.faults - before.faults),
+              static_cast<unsigned long long>(after.uvm_faults -
+                                              before.uvm_faults),
+              uvmexp.cowfaults);
+
+  Section("the last UVMHIST records (the child's second COW)");
+  std::fflush(stdout);
+  uvmemu::Trace::Print(std::cout, 12);
+  return 0;
+}
