@@ -834,9 +834,16 @@ uvm_fault_unwire(struct vm_map *map, vaddr_t start, vaddr_t end)
  *
  * => map must be at least read-locked.
  * => we assume that the area we are unwiring has actually been wired
- *    in the first place.   this means that we should be able to extract
- *    the PAs from the pmap.   we also lock out the page daemon so that
- *    we can call uvm_pageunwire.
+ *    in the first place.
+ * => the page unwired at each address is the page of the anon there:
+ *    the one its wiring fault wired, or the one a later fault moved the
+ *    wiring to (uvmfault_wired_entry_needs_wire).  the kernel finds the
+ *    page with pmap_extract(), which misses a wired page whose mapping
+ *    was removed meanwhile (by pmap_protect(VM_PROT_NONE), or by a
+ *    sharer's pmap_page_protect()), leaving it wired for good; every
+ *    page here belongs to an anon, so we look in the amap instead, and
+ *    tell the pmap about the mappings that are there.
+ * => addresses in no entry (or with no page) are skipped.
  */
 
 void
@@ -844,50 +851,52 @@ uvm_fault_unwire_locked(struct vm_map *map, vaddr_t start, vaddr_t end)
 {
 	struct vm_map_entry *entry;
 	struct pmap *pmap = map->pmap;
+	struct vm_amap *amap;
+	struct vm_anon *anon;
 	vaddr_t va;
 	paddr_t pa;
 	struct vm_page *pg;
 
 	KASSERT(mutex_owned(&map->lock));
 	KASSERT(pmap != NULL);
-
-	mutex_enter(&uvm_pageqlock);
-
-	/*
-	 * find the beginning map entry for the region.
-	 */
-
 	KASSERT(start >= map->min_offset && end <= map->max_offset);
-	if (uvm_map_lookup_entry(map, start, &entry) == false)
-		panic("uvm_fault_unwire_locked: address not in map");
 
 	for (va = start; va < end; va += PAGE_SIZE) {
-		if (pmap_extract(pmap, va, &pa) == false)
-			continue;
 
 		/*
 		 * find the map entry for the current address.
 		 */
 
-		KASSERT(va >= entry->start);
-		while (va >= entry->end) {
-			struct vm_map_entry *next = uvm_map_next(map, entry);
-
-			KASSERT(next != NULL && next->start <= entry->end);
-			entry = next;
-		}
+		if (uvm_map_lookup_entry(map, va, &entry) == false)
+			continue;
 
 		/*
 		 * if the entry is no longer wired, tell the pmap.
 		 */
 
-		if (VM_MAPENT_ISWIRED(entry) == 0)
+		if (VM_MAPENT_ISWIRED(entry) == 0 &&
+		    pmap_extract(pmap, va, &pa))
 			pmap_unwire(pmap, va);
 
-		pg = uvm_pagebyphys(pa);
-		if (pg)
-			uvm_pageunwire(pg);
-	}
+		/*
+		 * unwire the anon's page.
+		 */
 
-	mutex_exit(&uvm_pageqlock);
+		amap = entry->aref.ar_amap;
+		if (amap == NULL)
+			continue;
+		amap_lock(amap);
+		anon = amap_lookup(&entry->aref, va - entry->start);
+		if (anon != NULL) {
+			mutex_enter(&anon->an_lock);
+			pg = anon->an_page;
+			if (pg != NULL && pg->wire_count > 0) {
+				mutex_enter(&uvm_pageqlock);
+				uvm_pageunwire(pg);
+				mutex_exit(&uvm_pageqlock);
+			}
+			mutex_exit(&anon->an_lock);
+		}
+		amap_unlock(amap);
+	}
 }

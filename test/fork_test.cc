@@ -8,6 +8,7 @@
 #include <map>
 #include <memory>
 #include <random>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -628,9 +629,35 @@ class ForkRandomTest : public ForkTest,
         ASSERT_EQ(s[0], it->second.cell->value)
             << "step " << step << " process " << pr.vm->vm_id << " page "
             << i;
+        // A wired page is resident and wired (amap_cow_now relies on
+        // it when the process forks).
+        if (it->second.wired > 0) {
+          vm_anon* anon = AnonAt(pr.vm, Va(i));
+          ASSERT_NE(anon, nullptr) << "step " << step << " page " << i;
+          ASSERT_NE(anon->an_page, nullptr);
+          ASSERT_GT(anon->an_page->wire_count, 0)
+              << "step " << step << " process " << pr.vm->vm_id << " page "
+              << i;
+        }
       }
     }
     ASSERT_TRUE(AllAmapsConsistent()) << "step " << step;
+
+    // Each wired page of each process holds one wiring on its page, and
+    // no page is wired otherwise.
+    long want = 0;
+    std::set<vm_page*> pages;
+    for (model::Proc& pr : procs_) {
+      for (auto& [i, pg] : pr.pages) {
+        if (pg.wired > 0) want++;
+        vm_anon* anon = AnonAt(pr.vm, Va(i));
+        if (anon != nullptr && anon->an_page != nullptr)
+          pages.insert(anon->an_page);
+      }
+    }
+    long have = 0;
+    for (vm_page* pg : pages) have += pg->wire_count;
+    ASSERT_EQ(have, want) << "step " << step;
   }
 
   void Step(int step) {
@@ -639,7 +666,6 @@ class ForkRandomTest : public ForkTest,
     const int first = Below(kPages);
     const int len = 1 + Below(std::min(6, kPages - first));
     const int op = Below(100);
-    if (getenv("RNDV")) fprintf(stderr, "step %d proc %d op %d first %d len %d\n", step, pr.vm->vm_id, op, first, len);
     if (op < 30) {  // write
       const int i = first;
       const char v = static_cast<char>(1 + Below(250));
