@@ -32,6 +32,9 @@
 #include <ucontext.h>
 #include <unistd.h>
 #include <uvm/uvm_pmap.h>
+#if defined(__aarch64__)
+#include <asm/sigcontext.h>  // _aarch64_ctx, ESR_MAGIC, esr_context
+#endif
 
 #include <cerrno>
 #include <csignal>
@@ -111,7 +114,18 @@ constexpr int kMaxDepth = 4;
 thread_local Active t_active[kMaxDepth];
 thread_local int t_depth = 0;
 
-void EnterHandler(uintptr_t addr) {
+// Marks the calling thread's LWP as handling a fault at addr, for the
+// scope; aborts if it already is.  A scope, so that a panic thrown out of
+// UVM (ScopedPanicThrows) leaves the guard consistent.
+class HandlerScope {
+ public:
+  explicit HandlerScope(uintptr_t addr);
+  ~HandlerScope() { t_depth--; }
+  HandlerScope(const HandlerScope&) = delete;
+  HandlerScope& operator=(const HandlerScope&) = delete;
+};
+
+HandlerScope::HandlerScope(uintptr_t addr) {
   for (int i = 0; i < t_depth; i++) {
     if (t_active[i].lwp == curlwp || t_depth == kMaxDepth) {
       char msg[200];
@@ -127,8 +141,6 @@ void EnterHandler(uintptr_t addr) {
   }
   t_active[t_depth++] = Active{curlwp, addr};
 }
-
-void LeaveHandler() { t_depth--; }
 
 // Counts hook "successes" that did not map the page: a hook that keeps
 // returning 0 without mapping would otherwise retry forever, silently.
@@ -260,9 +272,11 @@ void OnSigsegv(int, siginfo_t* info, void* context) {
     return;
   }
 
-  EnterHandler(addr);
-  const Fault f = Resolve(addr, decoded);
-  LeaveHandler();
+  Fault f;
+  {
+    HandlerScope scope(addr);
+    f = Resolve(addr, decoded);
+  }
   if (f.error != 0) {
     if (OnfaultArmed()) JumpToOnfault();
     Die(f);

@@ -1,4 +1,5 @@
-// Unit tests of the MMU-less pmap (emu/pmap_log.cc).
+// The pmap_page_protect() log (emu/pmap_log.h, kept by emu/pmap_pv.cc):
+// calls for pages that are not the arena's are recorded, nothing else.
 #include <gtest/gtest.h>
 
 #include <uvm/uvm_pmap.h>

@@ -239,6 +239,19 @@ TEST_F(MmuDeathTest, FaultInWindowWithoutPmap_DiesWithEmulatedSegv) {
                "emulated segmentation violation at va 0x1000 in window 1");
 }
 
+// A broken fault hook that touches the page it is asked to fault in.
+int RecursingHook(struct pmap* pmap, vaddr_t va, vm_prot_t) {
+  return *reinterpret_cast<volatile uint8_t*>(pmap_window(pmap) + va);
+}
+
+TEST_F(MmuDeathTest, FaultInsideHandler_AbortsWithRecursionMessage) {
+  GTEST_FLAG_SET(death_test_style, "threadsafe");
+  pmap_set_fault_hook(&RecursingHook);
+  EXPECT_DEATH((void)At(pmap_, 0x2000)[0],
+               "fault at 0x[0-9a-f]+ while handling the fault at "
+               "0x[0-9a-f]+ \\(recursive MMU fault\\)");
+}
+
 // A wild store outside the MMU's region, into a page that really is
 // inaccessible.
 void WildWrite() {
