@@ -24,7 +24,8 @@ Kernel::Kernel(const KernelConfig& config) {
   Trace::SetCapacity(config.trace_records);
   uvm_page_init(config.physical_pages);
   mmu::Init({.max_pmaps = config.max_processes,
-             .host_mapping_budget = config.host_mapping_budget});
+             .host_mapping_budget = config.host_mapping_budget,
+             .sparse_windows = config.sparse_windows});
   uvm_swap_init(config.swap_slots);
   uvm_anon_init();
   uvm_amap_init();

@@ -3,9 +3,10 @@
 // The resident list holds every host-mapped Mapping in the order it was
 // mapped (FIFO).  Counting pages over-counts the kernel's VMAs (adjacent
 // frames with consecutive offsets and equal protection merge), but each
-// page costs at most two VMAs (itself and the reservation hole after it),
-// so the default budget of 30000 stays under 65530 with headroom for the
-// rest of the process.
+// page costs at most two VMAs (itself and the piece of reservation after
+// it; one with sparse windows, which have no reservation pieces), so the
+// default budget of 30000 stays under 65530 with headroom for the rest of
+// the process.
 #include "emu/host_budget.h"
 
 #include <sys/systm.h>

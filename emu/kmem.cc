@@ -41,9 +41,9 @@
 #include <cstdlib>
 #include <cstring>
 #include <deque>
-#include <map>
 #include <string>
 #include <tuple>
+#include <unordered_map>
 #include <utility>
 #include <vector>
 
@@ -89,13 +89,27 @@ struct CacheInfo {
   size_t align;  // host alignment of its objects
 };
 
+struct PoolSiteHash {
+  size_t operator()(const std::pair<const pool_cache*, const kmem_site*>& k)
+      const {
+    return std::hash<const void*>()(k.first) * 31 +
+           std::hash<const void*>()(k.second);
+  }
+};
+
+// The tables are looked up on every allocation and free (an anon per
+// fault), so they are hash tables: nothing iterates them in hash order
+// where the order shows (reports are sorted, the quarantine is checked
+// in FIFO order).
 struct State {
-  std::map<uintptr_t, Live> live;
-  std::map<uintptr_t, Quarantined> quarantined;
+  std::unordered_map<uintptr_t, Live> live;
+  std::unordered_map<uintptr_t, Quarantined> quarantined;
   std::deque<uintptr_t> quarantine_fifo;  // oldest first
   size_t quarantine_bytes = 0;
-  std::map<const kmem_site*, Counts> kmem_sites;
-  std::map<std::pair<const pool_cache*, const kmem_site*>, Counts> pool_sites;
+  std::unordered_map<const kmem_site*, Counts> kmem_sites;
+  std::unordered_map<std::pair<const pool_cache*, const kmem_site*>, Counts,
+                     PoolSiteHash>
+      pool_sites;
   std::vector<CacheInfo> caches;  // bootstrapped, in bootstrap order
   long kmem_objects = 0;
   long kmem_bytes = 0;
@@ -492,12 +506,15 @@ bool InQuarantine(const void* p) {
 }
 
 void CheckQuarantine() {
-  // a block found written is released as it is reported
-  for (const auto& [a, q] : S().quarantined)
-    if (FirstUnpoisoned(reinterpret_cast<const void*>(a), q.size) != q.size) {
+  // oldest first; a block found written is released as it is reported
+  const State& s = S();
+  for (uintptr_t a : s.quarantine_fifo) {
+    const size_t size = s.quarantined.at(a).size;
+    if (FirstUnpoisoned(reinterpret_cast<const void*>(a), size) != size) {
       Release(a);
       return;  // not reached
     }
+  }
 }
 
 void FlushQuarantine() {

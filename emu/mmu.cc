@@ -6,6 +6,7 @@
 #include <uvm/uvm_page.h>
 
 #include <cerrno>
+#include <cstdint>
 #include <cstring>
 #include <limits>
 
@@ -21,7 +22,42 @@ using internal::State;
 
 bool SameConfig(const Config& a, const Config& b) {
   return a.max_pmaps == b.max_pmaps && a.window_bytes == b.window_bytes &&
-         a.host_mapping_budget == b.host_mapping_budget;
+         a.host_mapping_budget == b.host_mapping_budget &&
+         a.sparse_windows == b.sparse_windows;
+}
+
+// Where sparse windows go: [kSparseBase, kSparseEnd) is above the shadow
+// memory of ASan on x86-64 (which ends at 0x10007fff8000) and below
+// TASK_UNMAPPED_BASE (a third of the 47-bit user address space,
+// 0x2aaaaaaab000), where the bottom-up mmap layout starts looking.  The
+// default top-down layout looks from just below the stack downwards and
+// takes the highest gap that fits, so it comes down here only once the
+// tens of TiB above are full.  Holes in sparse windows are therefore
+// never handed out by mmap(NULL); only a mapping at a fixed address
+// could land in one (and is then caught, see emu/host_vm.h).
+#if defined(__x86_64__)
+constexpr uintptr_t kSparseBase = 0x110000000000;  // 17 TiB
+constexpr uintptr_t kSparseEnd = 0x2a0000000000;   // 42 TiB
+#else
+constexpr uintptr_t kSparseBase = 0;  // layout not checked: dense only
+constexpr uintptr_t kSparseEnd = 0;
+#endif
+
+// The reservation at kSparseBase, or nullptr if it does not fit there or
+// the range is taken.
+void* ReserveLow(size_t bytes) {
+  if (kSparseEnd - kSparseBase < bytes) return nullptr;
+  void* hint = reinterpret_cast<void*>(kSparseBase);
+  void* p = mmap(hint, bytes, PROT_NONE,
+                 MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE |
+                     MAP_FIXED_NOREPLACE,
+                 -1, 0);
+  if (p == MAP_FAILED) return nullptr;
+  if (p != hint) {  // a kernel without MAP_FIXED_NOREPLACE took it as a hint
+    munmap(p, bytes);
+    return nullptr;
+  }
+  return p;
 }
 
 const internal::Mapping* Find(struct pmap* pmap, vaddr_t va) {
@@ -53,8 +89,12 @@ void Init(const Config& config) {
   }
   const size_t bytes = config.max_pmaps * config.window_bytes;
   // NORESERVE and PROT_NONE: address space only, no commit charge.
-  void* base = mmap(nullptr, bytes, PROT_NONE,
-                    MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+  void* base = config.sparse_windows ? ReserveLow(bytes) : nullptr;
+  const bool sparse = base != nullptr;
+  if (!sparse) {
+    base = mmap(nullptr, bytes, PROT_NONE,
+                MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+  }
   if (base == MAP_FAILED) {
     panic("mmu::Init: reserving %zu windows of %zu bytes: %s", config.max_pmaps,
           config.window_bytes, strerror(errno));
@@ -62,6 +102,7 @@ void Init(const Config& config) {
   s.config = config;
   s.base = static_cast<char*>(base);
   s.reservation_bytes = bytes;
+  s.sparse = sparse;
   s.memfd = arena::MemfdDescriptor();
   s.pages = arena::Page(0);
   s.npages = arena::PageCount();
@@ -89,6 +130,7 @@ void Shutdown() {
   s.initialized = false;
   s.base = nullptr;
   s.reservation_bytes = 0;
+  s.sparse = false;
   s.memfd = -1;
   s.pages = nullptr;
   s.npages = 0;
@@ -97,6 +139,12 @@ void Shutdown() {
 }
 
 bool Initialized() { return S().initialized; }
+
+bool SparseWindows() { return S().sparse; }
+
+char* ReservationBase() { return S().base; }
+
+size_t ReservationBytes() { return S().reservation_bytes; }
 
 Stats GetStats() { return S().stats; }
 

@@ -17,6 +17,14 @@ struct Config {
   size_t max_pmaps = 64;             // windows in the reservation
   size_t window_bytes = size_t{8} << 30;  // per pmap (va range)
   size_t host_mapping_budget = 30000;     // host mappings before eviction
+  // Sparse windows (docs/mmu.md): the reservation is placed low in the
+  // address space, where the host's mmap(NULL) never looks, and a window
+  // in use keeps no PROT_NONE reservation: its unmapped pages are holes.
+  // Mapping a frame into a hole is about half the host kernel's work of
+  // replacing a page of a reservation, the largest cost of a fault.  If
+  // the low region is taken (or not x86-64, or false here), every window
+  // stays one PROT_NONE reservation wherever the host puts it.
+  bool sparse_windows = true;
 };
 
 // Reserve the region and install the SIGSEGV handler (idempotent while
@@ -25,6 +33,12 @@ void Init(const Config& config);
 // Release the reservation; every pmap must have been destroyed.
 void Shutdown();
 bool Initialized();
+// Whether windows are sparse (Config::sparse_windows asked for, and the
+// low region was free).
+bool SparseWindows();
+// Where the reservation is, and how large.
+char* ReservationBase();
+size_t ReservationBytes();
 
 // Copy between host memory and a pmap's window through the MMU: faults
 // are resolved by UVM like any access; one UVM refuses ends the copy and

@@ -4,8 +4,10 @@
 // A pmap owns one window of a PROT_NONE host reservation.  Each of its
 // pages is either unmapped (no Mapping), or mapped at pmap level with a
 // Mapping; a Mapping is established on the host (host_prot != NONE: the
-// frame is mmap'ed at window + va) or not (host_prot == NONE: the
-// reservation's PROT_NONE page is there, and the next access faults).
+// frame is mmap'ed at window + va) or not (host_prot == NONE: nothing of
+// ours is there, and the next access faults).  "Nothing of ours" is the
+// reservation's PROT_NONE page, or with sparse windows (State::sparse) a
+// hole: a window in use keeps no reservation (see emu/host_vm.h).
 // The host protection is never more than the pmap-level protection
 // allows, and is less while referenced/modified emulation or the host
 // mapping budget says so.
@@ -62,6 +64,8 @@ struct State {
   Config config;
   char* base = nullptr;  // the reservation
   size_t reservation_bytes = 0;
+  // Windows in use are holes where nothing is mapped, not reservation.
+  bool sparse = false;
   int memfd = -1;
   const struct vm_page* pages = nullptr;  // arena page array
   size_t npages = 0;

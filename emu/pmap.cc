@@ -15,6 +15,8 @@
 
 using uvmemu::mmu::internal::Exclusion;
 using uvmemu::mmu::internal::HostAddress;
+using uvmemu::mmu::internal::HostCloseWindow;
+using uvmemu::mmu::internal::HostOpenWindow;
 using uvmemu::mmu::internal::HostRuns;
 using uvmemu::mmu::internal::Mapping;
 using uvmemu::mmu::internal::PageStateOf;
@@ -52,6 +54,9 @@ struct pmap* pmap_create(void) {
     auto pmap = std::make_unique<struct pmap>();
     pmap->index = i;
     pmap->window = s.base + i * s.config.window_bytes;
+    // Sparse windows: the window in use keeps no reservation (see
+    // emu/host_vm.h); every page starts as a hole.
+    if (s.sparse) HostOpenWindow(pmap->window, s.config.window_bytes);
     s.windows[i] = std::move(pmap);
     s.stats.pmaps++;
     return s.windows[i].get();
@@ -75,6 +80,9 @@ void pmap_destroy(struct pmap* pmap) {
         static_cast<void*>(pmap), pmap->owner_id, pmap->mappings.size(),
         pmap->mappings.begin()->first);
   }
+  // No mapping is left: the window is all holes, and gets its
+  // reservation back until a pmap takes it again.
+  if (s.sparse) HostCloseWindow(pmap->window, s.config.window_bytes);
   s.windows[pmap->index].reset();
   s.stats.pmaps--;
 }

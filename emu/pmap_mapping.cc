@@ -54,11 +54,11 @@ void SetHostProt(Mapping& m, vm_prot_t want, bool remap) {
     }
   } else if (m.host_prot == VM_PROT_NONE) {
     MakeRoom(1);
-    HostMapFrame(addr, want, VM_PAGE_TO_PHYS(m.pg), keep);
+    HostMapFrame(addr, want, VM_PAGE_TO_PHYS(m.pg), false, keep);
     m.host_prot = want;
     AddResident(m);
   } else if (remap) {
-    HostMapFrame(addr, want, VM_PAGE_TO_PHYS(m.pg), keep);
+    HostMapFrame(addr, want, VM_PAGE_TO_PHYS(m.pg), true, keep);
     m.host_prot = want;
     TouchResident(m);
   } else if (want != m.host_prot) {

@@ -290,43 +290,58 @@ uvmfault_promote(struct uvm_faultinfo *ufi, struct vm_amap *amap,
 }
 
 /*
- * uvmfault_wired_entry_needs_wire: after a fault that is not a wiring
- * fault maps anon's page in a wired entry, must the page be wired?
+ * wiring of anonymous pages
  *
- * => a wired entry holds one wiring on the page of each anon in its
- *    range: the wiring faults (uvm_fault_wire, from uvm_map_pageable)
- *    take it, unwiring (uvm_fault_unwire) drops it, and amap_cow_now
- *    relies on it at fork.  the kernel wires pages on wiring faults
- *    only; but the anon in a wired entry's slot can change afterwards:
- *	- a copy-on-write fault in the entry itself (its anon is shared
- *	  with another amap, which can happen when its amap is shared
- *	  (MAP_INHERIT_SHARE) with a process that forks): the wiring moves
- *	  from the old anon's page (oanon) to the copy.
- *	- another process sharing the amap copies the anon (amap_add
- *	  replaces it for all sharers): the new page comes here unwired,
- *	  and is wired now.  the old page keeps the wiring (it is
- *	  released when the page is freed), which is the kernel's "XXX:
- *	  suppose page is supposed to be wired somewhere?" in amap_add.
- * => a wired page in a wired entry is taken to be wired by it.
- * => page queues must be locked; anon (and oanon) locked.
+ * a wired entry holds one wiring on the page of each anon in its range:
+ * its wiring faults (uvm_fault_wire, from uvm_map_pageable) take them,
+ * unwiring (uvm_fault_unwire) drops them, and amap_cow_now relies on
+ * them when the process forks.  the kernel wires pages on wiring faults
+ * only; but an anon in a wired entry can be replaced later, by a
+ * copy-on-write fault on it.  (a wiring fault breaks copy-on-write
+ * sharing when the entry may be written, so this needs an anon that was
+ * shared with another amap later: an amap shared by MAP_INHERIT_SHARE
+ * whose anons were copy-on-write shared by a fork of one of its
+ * sharers.)  so here:
+ *	- a copy-on-write fault moves the wirings of the old anon's page to
+ *	  the copy: all of them if the amap is shared (the copy replaces
+ *	  the anon for all the sharers, whose wired entries hold them), or
+ *	  the faulting entry's own if it is wired.  the kernel leaves them
+ *	  on the old page (cf. "XXX: suppose page is supposed to be wired
+ *	  somewhere?" in amap_add), which then stays wired for good, while
+ *	  the wired entries map an unwired page.
+ *	- a fault that is not a wiring fault wires the page it maps in a
+ *	  wired entry if the page is not wired at all.
  */
 
-static bool
-uvmfault_wired_entry_needs_wire(struct vm_map_entry *entry,
-    struct vm_anon *anon, struct vm_anon *oanon)
-{
-	struct vm_page *opg;
+/*
+ * uvmfault_cow_movewire: move the wirings of oanon's page (opg) to the
+ * copy (pg) that replaces it in the amap, as above.
+ *
+ * => amap, oanon and the new anon locked; page queues unlocked.
+ */
 
-	KASSERT(mutex_owned(&uvm_pageqlock));
-	if (!VM_MAPENT_ISWIRED(entry))
-		return false;
-	if (oanon != NULL && oanon != anon) {
-		opg = oanon->an_page;
-		if (opg != NULL && opg->wire_count > 0)
-			uvm_pageunwire(opg);
-		return true;
-	}
-	return anon->an_page->wire_count == 0;
+static void
+uvmfault_cow_movewire(struct vm_map_entry *entry, struct vm_amap *amap,
+    struct vm_page *opg, struct vm_page *pg, bool wire_fault)
+{
+	const bool shared = (amap->am_flags & AMAP_SHARED) != 0;
+
+	KASSERT(mutex_owned(&amap->am_l));
+
+	/*
+	 * a wiring fault is taking the entry's wiring (on the copy): the
+	 * entry holds none on the old page yet.
+	 */
+
+	if (opg->wire_count == 0 ||
+	    (!shared && (!VM_MAPENT_ISWIRED(entry) || wire_fault)))
+		return;
+	mutex_enter(&uvm_pageqlock);
+	do {
+		uvm_pageunwire(opg);
+		uvm_pagewire(pg);
+	} while (shared && opg->wire_count > 0);
+	mutex_exit(&uvm_pageqlock);
 }
 
 /*
@@ -546,6 +561,8 @@ uvm_fault_internal(struct vm_map *orig_map, vaddr_t vaddr,
 		}
 
 		pg = anon->an_page;
+		uvmfault_cow_movewire(ufi.entry, amap, oanon->an_page, pg,
+		    wire_fault);
 		mutex_enter(&uvm_pageqlock);
 		uvm_pageactivate(pg);
 		mutex_exit(&uvm_pageqlock);
@@ -563,7 +580,7 @@ uvm_fault_internal(struct vm_map *orig_map, vaddr_t vaddr,
 
 	} else {
 
-		oanon = anon;		/* old, locked anon is same as anon */
+		oanon = anon;	/* old, locked anon is same as anon */
 		pg = anon->an_page;
 		if (anon->an_ref > 1)     /* disallow writes to ref > 1 anons */
 			enter_prot = enter_prot & ~VM_PROT_WRITE;
@@ -610,8 +627,8 @@ uvm_fault_internal(struct vm_map *orig_map, vaddr_t vaddr,
 	 */
 
 	mutex_enter(&uvm_pageqlock);
-	if (wire_fault || uvmfault_wired_entry_needs_wire(ufi.entry, anon,
-	    oanon)) {
+	if (wire_fault ||
+	    (VM_MAPENT_ISWIRED(ufi.entry) && pg->wire_count == 0)) {
 		uvm_pagewire(pg);
 
 		/*
@@ -624,7 +641,7 @@ uvm_fault_internal(struct vm_map *orig_map, vaddr_t vaddr,
 		pg->flags &= ~(PG_CLEAN);
 		uvm_anon_dropswap(anon);
 	} else {
-		uvm_pageactivate(pg);	/* (no-op for a wired page) */
+		uvm_pageactivate(pg);	/* a wired page stays off queues */
 	}
 	mutex_exit(&uvm_pageqlock);
 
@@ -699,8 +716,7 @@ uvm_fault_internal(struct vm_map *orig_map, vaddr_t vaddr,
 	}
 
 	mutex_enter(&uvm_pageqlock);
-	if (wire_fault ||
-	    uvmfault_wired_entry_needs_wire(ufi.entry, anon, NULL)) {
+	if (wire_fault || VM_MAPENT_ISWIRED(ufi.entry)) {
 		uvm_pagewire(pg);
 	} else {
 		uvm_pageactivate(pg);
@@ -837,7 +853,7 @@ uvm_fault_unwire(struct vm_map *map, vaddr_t start, vaddr_t end)
  *    in the first place.
  * => the page unwired at each address is the page of the anon there:
  *    the one its wiring fault wired, or the one a later fault moved the
- *    wiring to (uvmfault_wired_entry_needs_wire).  the kernel finds the
+ *    wiring to (see "wiring of anonymous pages").  the kernel finds the
  *    page with pmap_extract(), which misses a wired page whose mapping
  *    was removed meanwhile (by pmap_protect(VM_PROT_NONE), or by a
  *    sharer's pmap_page_protect()), leaving it wired for good; every

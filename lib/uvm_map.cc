@@ -88,7 +88,7 @@ struct vm_map *kernel_map = &kernel_map_store;
  * map flags and entry flags (the kernel's uvm_map.h)
  */
 
-#define UVM_MAP_NOMERGE		0x10	/* entry: this entry is not mergable */
+#define UVM_MAP_NOMERGE		0x10	/* entry: not mergable */
 
 #define UVM_ADV_NORMAL		0x0	/* 'normal' madvise advice */
 
@@ -548,6 +548,32 @@ uvm_map_clip_end(struct vm_map *map, struct vm_map_entry *entry, vaddr_t end,
 	(ent)->wired_count == (wire))
 
 /*
+ * uvm_map_amap_extendable: may an entry's amap be extended (amap_extend)
+ * to cover a neighbouring range, when merging?
+ *
+ * => only an amap with a single reference (the entry's), as the kernel
+ *    checks.  note: no need to lock amap to look at refs since we don't
+ *    care about its exact value.  if it is one (i.e. we have only
+ *    reference) it will stay there.
+ * => and, unlike the kernel, not an amap that lost its per-page
+ *    reference counts (PPREF_NONE, after amap_pp_establish could not
+ *    allocate them): such an amap cannot tell which of its slots are
+ *    still mapped, so a part of it that was unmapped may still hold the
+ *    anons of that mapping (amap_unref could not free them), and
+ *    amap_extend of revision 1.87 maps them again in the new range,
+ *    forwards (case 1f, or case 3 over them) as backwards (case 1b; cases
+ *    2b and 3b even leave the amap inconsistent): the new mapping would
+ *    show the old data instead of zeros.
+ */
+
+static inline bool
+uvm_map_amap_extendable(const struct vm_amap *amap)
+{
+
+	return amap_refs(amap) == 1 && amap->am_ppref != PPREF_NONE;
+}
+
+/*
  * uvm_mapent_trymerge: try to merge an entry with its neighbors.
  *
  * => called by amap_copy() (UVM_MERGE_COPYING) when it is about to give
@@ -591,7 +617,7 @@ uvm_mapent_trymerge(struct vm_map *map, struct vm_map_entry *entry,
 	if (next != NULL &&
 	    next->start == entry->end &&
 	    ((copying && next->aref.ar_amap != NULL &&
-	    amap_refs(next->aref.ar_amap) == 1) ||
+	    uvm_map_amap_extendable(next->aref.ar_amap)) ||
 	    (!copying && next->aref.ar_amap == NULL)) &&
 	    UVM_ET_ISCOMPATIBLE(next, newetype,
 	    entry->flags, entry->protection,
@@ -628,7 +654,7 @@ uvm_mapent_trymerge(struct vm_map *map, struct vm_map_entry *entry,
 	if (prev != NULL &&
 	    prev->end == entry->start &&
 	    ((copying && !merged && prev->aref.ar_amap != NULL &&
-	    amap_refs(prev->aref.ar_amap) == 1) ||
+	    uvm_map_amap_extendable(prev->aref.ar_amap)) ||
 	    (!copying && prev->aref.ar_amap == NULL)) &&
 	    UVM_ET_ISCOMPATIBLE(prev, newetype,
 	    entry->flags, entry->protection,
@@ -786,8 +812,8 @@ uvm_map_findspace(struct vm_map *map, vaddr_t hint, vsize_t length,
  *    later merge does.  the needs-copy bit is therefore ignored here,
  *    and the merged entry keeps the needs-copy state of the entry whose
  *    amap it keeps (an entry without an amap always needs a copy).
- * => a neighbour's amap is only extended if it has a single reference
- *    (the callers check amap_refs()).
+ * => a neighbour's amap is only extended if uvm_map_amap_extendable()
+ *    (the callers check).
  */
 
 static inline bool
@@ -917,14 +943,11 @@ uvm_map_anon(struct vm_map *map, vaddr_t *startp, vsize_t size,
 	    maxprot, inherit)) {
 
 		/*
-		 * can't extend a shared amap.  note: no need to lock amap to
-		 * look at refs since we don't care about its exact value.
-		 * if it is one (i.e. we have only reference) it will stay
-		 * there.
+		 * can't extend a shared amap (uvm_map_amap_extendable).
 		 */
 
 		if (prev_entry->aref.ar_amap &&
-		    amap_refs(prev_entry->aref.ar_amap) != 1) {
+		    !uvm_map_amap_extendable(prev_entry->aref.ar_amap)) {
 			goto forwardmerge;
 		}
 
@@ -957,7 +980,7 @@ uvm_map_anon(struct vm_map *map, vaddr_t *startp, vsize_t size,
 		 */
 
 		if (next_entry->aref.ar_amap &&
-		    (amap_refs(next_entry->aref.ar_amap) != 1 ||
+		    (!uvm_map_amap_extendable(next_entry->aref.ar_amap) ||
 		     (merged && prev_entry->aref.ar_amap))) {
 			goto nomerge;
 		}

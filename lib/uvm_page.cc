@@ -60,6 +60,21 @@ static struct uvm_pagelists *uvm_pagelists;
 static kmutex_t uvm_fpageqlock;	/* lock for the free list */
 
 /*
+ * the free list is LIFO, as the kernel's, except that a page freed
+ * right after the page physically before it goes behind that page rather
+ * than in front of it: the pages at the head of the list then stay in
+ * ascending physical order while a range is freed in either direction
+ * (amap_wipeout frees an amap's pages in slot order), and the next
+ * allocations take them in that order.  the software MMU maps
+ * consecutive frames at consecutive addresses as one host mapping, and
+ * a frame mapped right after its neighbour extends that mapping, which
+ * costs the host about half as much as a new one (docs/mmu.md).  this
+ * is the last page of that ascending run at the head of the list, or
+ * NULL if the head is not such a run.  [uvm_fpageqlock]
+ */
+static struct vm_page *uvm_free_runtail;
+
+/*
  * consecutive uvm_wait() calls without a successful page allocation in
  * between: a retry loop that can never succeed (an allocation that is
  * made to fail every time) is reported instead of spinning forever.
@@ -96,6 +111,7 @@ uvm_page_init(size_t npages)
 	memset(&uvmexp, 0, sizeof(uvmexp));
 	uvm_extrapages = 0;
 	uvm_wait_noprogress = 0;
+	uvm_free_runtail = NULL;
 
 	uvmemu::arena::Init(npages);
 	mutex_init(&uvm_pageqlock, MUTEX_DEFAULT, IPL_NONE);
@@ -141,6 +157,7 @@ uvm_page_shutdown(void)
 		    uvmexp.active, uvmexp.inactive);
 	}
 	uvm_pagelists->pl_free.clear();
+	uvm_free_runtail = NULL;
 	delete uvm_pagelists;
 	uvm_pagelists = NULL;
 	mutex_destroy(&uvm_fpageqlock);
@@ -190,6 +207,8 @@ uvm_pagealloc(struct uvm_object *obj, voff_t off, struct vm_anon *anon,
 	}
 	pg = &uvm_pagelists->pl_free.front();
 	uvm_pagelists->pl_free.pop_front();
+	if (pg == uvm_free_runtail)
+		uvm_free_runtail = NULL;	/* the run is used up */
 	KASSERT(pg->pqflags & PQ_FREE);
 	KASSERT(uvmexp.free > 0);
 	uvmexp.free--;
@@ -236,6 +255,8 @@ uvm_pagealloc(struct uvm_object *obj, voff_t off, struct vm_anon *anon,
  * => caller must lock page queues if the page is on one
  * => caller must lock the owning anon, if any
  * => the frame is poisoned with 0xdf bytes, so stale reads show
+ * => the page goes to the head of the free list, or behind the page
+ *    before it (see uvm_free_runtail)
  */
 
 void
@@ -294,7 +315,15 @@ uvm_pagefree(struct vm_page *pg)
 
 	mutex_enter(&uvm_fpageqlock);
 	pg->pqflags = PQ_FREE;
-	uvm_pagelists->pl_free.push_front(*pg);
+	if (uvm_free_runtail != NULL && pg == uvm_free_runtail + 1) {
+		/* extends the ascending run at the head (see above) */
+		uvm_pagelists->pl_free.insert(std::next(
+		    uvm_pagelists->pl_free.iterator_to(*uvm_free_runtail)),
+		    *pg);
+	} else {
+		uvm_pagelists->pl_free.push_front(*pg);
+	}
+	uvm_free_runtail = pg;
 	uvmexp.free++;
 	mutex_exit(&uvm_fpageqlock);
 }

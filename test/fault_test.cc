@@ -65,7 +65,7 @@ TEST_F(FaultTest, RawPointers_StoresAndLoadsFaultThroughUvm) {
   const vaddr_t va = Map(vm, 0, 3);
   const uint64_t uvm_faults = mmu::GetStats().uvm_faults;
   volatile char* p = Ptr(vm, va);
-  p[0] = 'a';                // write fault: zero fill, writable
+  p[0] = 'a';  // write fault: zero fill, writable
   p[2 * PAGE_SIZE + 7] = 'c';
   EXPECT_EQ(p[PAGE_SIZE], 0);  // read fault: zero fill
   EXPECT_EQ(p[0], 'a');
@@ -134,8 +134,8 @@ TEST_F(FaultTest, FailureSweep_EachAllocationOfAFaultFailsInTurn) {
     Map(vm, kMin, 4);
     ASSERT_EQ(Write(vm, kMin, "first"), 0);
     Map(vm, kMin + 4 * kPg, 2, 0, VM_PROT_READ);
-    ASSERT_EQ(uvm_map_protect(&vm->vm_map, kMin + 4 * kPg, kMin + 6 * kPg,
-                              kRW, false),
+    ASSERT_EQ(uvm_map_protect(&vm->vm_map, kMin + 4 * kPg, kMin + 6 * kPg, kRW,
+                              false),
               0);
     uint64_t seen;
     {
@@ -243,8 +243,7 @@ TEST_F(FaultTest, Wire_FaultWireChecksTheMaximumProtection) {
   ASSERT_EQ(uvm_map_anon(&vm->vm_map, &va, kPg, VM_PROT_READ, VM_PROT_READ,
                          MAP_INHERIT_COPY, 0),
             0);
-  EXPECT_EQ(uvm_fault_wire(&vm->vm_map, va, va + kPg, VM_PROT_WRITE),
-            EACCES);
+  EXPECT_EQ(uvm_fault_wire(&vm->vm_map, va, va + kPg, VM_PROT_WRITE), EACCES);
   EXPECT_EQ(uvm_fault_wire(&vm->vm_map, va, va + kPg, VM_PROT_READ), 0);
   EXPECT_EQ(uvmexp.wired, 1);
   uvm_fault_unwire(&vm->vm_map, va, va + kPg);
@@ -255,8 +254,7 @@ TEST_F(FaultTest, Wire_OutOfMemoryMidwayUnwiresWhatWasWired) {
   vmspace* vm = NewSpace();
   const int pages = uvmexp.npages + 4;
   const vaddr_t va = Map(vm, 0, pages);
-  EXPECT_EQ(uvm_map_pageable(&vm->vm_map, va, va + pages * kPg, false),
-            ENOMEM);
+  EXPECT_EQ(uvm_map_pageable(&vm->vm_map, va, va + pages * kPg, false), ENOMEM);
   EXPECT_EQ(uvmexp.wired, 0);
   for (const EntryInfo& e : Entries(vm)) EXPECT_EQ(e.wired, 0);
   // The pages that were faulted in stay, unwired, on the queues.

@@ -17,6 +17,7 @@
 #include "test/amap_fixture.h"
 #include "test/vm_fixture.h"
 #include "uvm/uvm.h"
+#include "uvmemu/inject.h"
 
 namespace uvmemu::testing {
 namespace {
@@ -37,8 +38,7 @@ class ForkTest : public VmTest {
   static void Fill(vmspace* vm, vaddr_t va, int seed) {
     ASSERT_EQ(Write(vm, va, Pattern(seed)), 0);
   }
-  static ::testing::AssertionResult Holds(vmspace* vm, vaddr_t va,
-                                          int seed) {
+  static ::testing::AssertionResult Holds(vmspace* vm, vaddr_t va, int seed) {
     std::string s;
     if (Read(vm, va, PAGE_SIZE, &s) != 0)
       return ::testing::AssertionFailure() << "read fault";
@@ -199,8 +199,8 @@ TEST_F(ForkTest, Copy_EntryWithoutAmapStaysWithout) {
 
 TEST_F(ForkTest, Share_WritesAreSeenBothWaysThroughTheSameAnon) {
   vmspace* p = NewSpace();
-  const vaddr_t va = Map(p, 0, 3, 0, VM_PROT_READ | VM_PROT_WRITE,
-                         MAP_INHERIT_SHARE);
+  const vaddr_t va =
+      Map(p, 0, 3, 0, VM_PROT_READ | VM_PROT_WRITE, MAP_INHERIT_SHARE);
   Fill(p, va, 1);
   vmspace* c = Fork(p);
   vm_amap* amap = AmapAt(p, va);
@@ -285,14 +285,13 @@ TEST_F(ForkTest, SharedAnon_IsSharedAcrossGenerations) {
 // copy, as the child references the anons) are not seen by the child.
 TEST_F(ForkTest, Share_ThenCopyForkKeepsTheSharersSharing) {
   vmspace* p = NewSpace();
-  const vaddr_t va = Map(p, 0, 2, 0, VM_PROT_READ | VM_PROT_WRITE,
-                         MAP_INHERIT_SHARE);
+  const vaddr_t va =
+      Map(p, 0, 2, 0, VM_PROT_READ | VM_PROT_WRITE, MAP_INHERIT_SHARE);
   Fill(p, va, 1);
   Fill(p, va + kPg, 2);
   vmspace* s = Fork(p);  // shares the amap
   vm_amap* amap = AmapAt(p, va);
-  ASSERT_EQ(uvm_map_inherit(&p->vm_map, va, va + 2 * kPg, MAP_INHERIT_COPY),
-            0);
+  ASSERT_EQ(uvm_map_inherit(&p->vm_map, va, va + 2 * kPg, MAP_INHERIT_COPY), 0);
   Fill(s, va, 10);  // before the fork: shared, in place
   EXPECT_TRUE(Holds(p, va, 10));
 
@@ -464,6 +463,52 @@ TEST_F(ForkTest, Wired_ChildGetsCopiesAtForkParentStaysWritable) {
   EXPECT_TRUE(AllAmapsConsistent());
 }
 
+// A wired entry in an amap shared with a process that forks with copy
+// inheritance: copy-on-write faults inside the shared amap move the
+// wiring to the copies, so the wired entry keeps mapping wired pages (and
+// a later fork of the wired process can resolve its copies at once).
+TEST_F(ForkTest, Wired_SharedAmapCopiesCarryTheWiring) {
+  vmspace* p = NewSpace();
+  const vaddr_t va =
+      Map(p, 0, 2, 0, VM_PROT_READ | VM_PROT_WRITE, MAP_INHERIT_SHARE);
+  Fill(p, va, 1);
+  Fill(p, va + kPg, 2);
+  ASSERT_EQ(uvm_map_pageable(&p->vm_map, va, va + 2 * kPg, false), 0);
+  vmspace* s = Fork(p);  // shares the wired amap (not wired itself)
+  ASSERT_EQ(uvm_map_inherit(&s->vm_map, va, va + 2 * kPg, MAP_INHERIT_COPY), 0);
+  vmspace* c = Fork(s);  // copies: the anons are now shared with c
+  ASSERT_EQ(AnonAt(p, va)->an_ref, 2);
+  EXPECT_EQ(uvmexp.wired, 2);
+
+  Fill(s, va, 3);        // copy inside the shared amap, by the unwired sharer
+  Fill(p, va + kPg, 4);  // and by the wired one
+  for (int i = 0; i < 2; i++) {
+    vm_anon* mine = AnonAt(p, va + i * kPg);
+    vm_anon* theirs = AnonAt(c, va + i * kPg);
+    EXPECT_NE(mine, theirs);
+    EXPECT_EQ(mine, AnonAt(s, va + i * kPg));
+    EXPECT_EQ(mine->an_page->wire_count, 1) << i;
+    EXPECT_EQ(theirs->an_page->wire_count, 0) << i;
+    EXPECT_NE(theirs->an_page->pqflags & PQ_ACTIVE, 0) << i;
+  }
+  EXPECT_EQ(uvmexp.wired, 2);
+  EXPECT_TRUE(Holds(p, va, 3));
+  EXPECT_TRUE(Holds(s, va + kPg, 4));
+  EXPECT_TRUE(Holds(c, va, 1));
+  EXPECT_TRUE(Holds(c, va + kPg, 2));
+
+  // The wired process forks with copy inheritance: amap_cow_now copies
+  // its (wired, resident) pages for the child at once.
+  ASSERT_EQ(uvm_map_inherit(&p->vm_map, va, va + 2 * kPg, MAP_INHERIT_COPY), 0);
+  vmspace* g = Fork(p);
+  EXPECT_NE(AnonAt(g, va), AnonAt(p, va));
+  EXPECT_TRUE(Holds(g, va, 3));
+  EXPECT_TRUE(Holds(g, va + kPg, 4));
+  ASSERT_EQ(uvm_map_pageable(&p->vm_map, va, va + 2 * kPg, true), 0);
+  EXPECT_EQ(uvmexp.wired, 0);
+  EXPECT_TRUE(AllAmapsConsistent());
+}
+
 // ---------------------------------------------------------------------------
 // Generations and exits
 
@@ -619,16 +664,14 @@ class ForkRandomTest : public ForkTest,
         const bool readable =
             it != pr.pages.end() && (it->second.prot & VM_PROT_READ);
         if (!readable) {
-          ASSERT_EQ(error, EFAULT)
-              << "step " << step << " process " << pr.vm->vm_id << " page "
-              << i;
+          ASSERT_EQ(error, EFAULT) << "step " << step << " process "
+                                   << pr.vm->vm_id << " page " << i;
           continue;
         }
-        ASSERT_EQ(error, 0) << "step " << step << " process " << pr.vm->vm_id
-                            << " page " << i;
+        ASSERT_EQ(error, 0)
+            << "step " << step << " process " << pr.vm->vm_id << " page " << i;
         ASSERT_EQ(s[0], it->second.cell->value)
-            << "step " << step << " process " << pr.vm->vm_id << " page "
-            << i;
+            << "step " << step << " process " << pr.vm->vm_id << " page " << i;
         // A wired page is resident and wired (amap_cow_now relies on
         // it when the process forks).
         if (it->second.wired > 0) {
@@ -670,8 +713,8 @@ class ForkRandomTest : public ForkTest,
       const int i = first;
       const char v = static_cast<char>(1 + Below(250));
       auto it = pr.pages.find(i);
-      const bool ok = it != pr.pages.end() &&
-                      (it->second.prot & VM_PROT_WRITE) != 0;
+      const bool ok =
+          it != pr.pages.end() && (it->second.prot & VM_PROT_WRITE) != 0;
       ASSERT_EQ(Write(pr.vm, Va(i), std::string(1, v)), ok ? 0 : EFAULT)
           << "step " << step << " write page " << i;
       if (ok) it->second.cell->value = v;
@@ -681,10 +724,10 @@ class ForkRandomTest : public ForkTest,
         if (pr.pages.count(i)) free = false;
       const bool shared = Below(4) == 0;
       vaddr_t va = Va(first);
-      const int error = uvm_map_anon(
-          map, &va, len * kPg, VM_PROT_READ | VM_PROT_WRITE, VM_PROT_ALL,
-          MAP_INHERIT_COPY,
-          UVM_FLAG_FIXED | (shared ? UVM_FLAG_SHAREDANON : 0));
+      const int error =
+          uvm_map_anon(map, &va, len * kPg, VM_PROT_READ | VM_PROT_WRITE,
+                       VM_PROT_ALL, MAP_INHERIT_COPY,
+                       UVM_FLAG_FIXED | (shared ? UVM_FLAG_SHAREDANON : 0));
       ASSERT_EQ(error, free ? 0 : ENOMEM) << "step " << step;
       if (free) {
         for (int i = first; i < first + len; i++) {
@@ -726,8 +769,7 @@ class ForkRandomTest : public ForkTest,
             want = EINVAL;
         }
       }
-      ASSERT_EQ(uvm_map_pageable(map, Va(first), Va(first + len), unwire),
-                want)
+      ASSERT_EQ(uvm_map_pageable(map, Va(first), Va(first + len), unwire), want)
           << "step " << step << (unwire ? " unwire" : " wire");
       if (want == 0)
         for (int i = first; i < first + len; i++)
@@ -773,8 +815,29 @@ TEST_P(ForkRandomTest, RandomOps_MatchAReferenceModel) {
   EXPECT_EQ(uvmexp.wired, 0);
 }
 
-INSTANTIATE_TEST_SUITE_P(Seeds, ForkRandomTest,
-                         ::testing::Range(1u, 400u));
+// The same with one in twenty fallible allocations failing: faults wait
+// and retry, per-page reference counts may be missing (PPREF_NONE), and
+// nothing of it may show.
+TEST_P(ForkRandomTest, RandomOpsWithAllocationFailures_MatchAReferenceModel) {
+  procs_.push_back({NewSpace(), {}});
+  {
+    FailurePlan plan;
+    plan.probability = 0.05;
+    plan.seed = GetParam();
+    ScopedFailurePlan scoped(plan);
+    for (int step = 0; step < 1000; step++) {
+      ASSERT_NO_FATAL_FAILURE(Step(step));
+      ASSERT_NO_FATAL_FAILURE(CheckAll(step));
+    }
+    EXPECT_GT(scoped.failures_injected(), 0u);
+  }
+  for (model::Proc& pr : procs_) Exit(pr.vm);
+  procs_.clear();
+  EXPECT_EQ(Anons(), 0);
+  EXPECT_EQ(uvmexp.wired, 0);
+}
+
+INSTANTIATE_TEST_SUITE_P(Seeds, ForkRandomTest, ::testing::Range(1u, 9u));
 
 }  // namespace
 }  // namespace uvmemu::testing

@@ -107,6 +107,33 @@ TEST_F(PageTest, FreeAfterAlloc_ReturnsToFreeListAndPoisons) {
   Free(again);
 }
 
+// A range freed in address order, either way round, comes back in
+// ascending address order (so that the MMU can map it as one run); a
+// page freed alone still comes straight back.
+TEST_F(PageTest, RangeFreedInEitherOrder_AllocatedInAscendingOrder) {
+  for (bool descending : {false, true}) {
+    SCOPED_TRACE(descending ? "freed descending" : "freed ascending");
+    std::vector<vm_page*> pages;
+    for (int i = 0; i < 8; i++) pages.push_back(AllocUnbusy());
+    for (int i = 1; i < 8; i++) {
+      ASSERT_EQ(VM_PAGE_TO_PHYS(pages[i]),
+                VM_PAGE_TO_PHYS(pages[i - 1]) + PAGE_SIZE);
+    }
+    for (int i = 0; i < 8; i++) Free(pages[descending ? 7 - i : i]);
+    for (int i = 0; i < 8; i++) {
+      vm_page* again = AllocUnbusy();
+      EXPECT_EQ(again, pages[i]) << i;
+      pages[i] = again;
+    }
+    vm_page* lone = pages[3];
+    Free(lone);
+    vm_page* again = AllocUnbusy();
+    EXPECT_EQ(again, lone);
+    pages[3] = again;
+    for (vm_page* pg : pages) Free(pg);
+  }
+}
+
 TEST_F(PageTest, AllocZero_ZeroFillsAndIsNotClean) {
   vm_page* pg = AllocUnbusy();
   ASSERT_NE(pg, nullptr);

@@ -118,8 +118,8 @@ class VmTest : public ::testing::Test {
     for (vm_map_entry* e = uvm_map_first(&vm->vm_map); e != nullptr;
          e = uvm_map_next(&vm->vm_map, e)) {
       out.push_back({e->start, e->end, e->aref.ar_amap, e->aref.ar_pageoff,
-                     e->etype, e->protection, e->max_protection,
-                     e->inheritance, e->wired_count});
+                     e->etype, e->protection, e->max_protection, e->inheritance,
+                     e->wired_count});
     }
     return out;
   }

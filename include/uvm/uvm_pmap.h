@@ -6,6 +6,8 @@
  * pmap lives at host address pmap_window(pmap) + va.  A mapping is a real
  * mmap(MAP_FIXED | MAP_SHARED) of the page's frame in the physical
  * arena's memfd, so one frame can be mapped in several pmaps at once.
+ * (With sparse windows, the default, a window in use keeps no
+ * reservation where nothing is mapped; see docs/mmu.md.)
  * Referenced and modified bits are emulated by withholding permission.
  */
 #ifndef UVMEMU_UVM_PMAP_H

@@ -28,6 +28,9 @@ struct KernelConfig {
   size_t host_mapping_budget = 30000;
   // Address spaces (pmaps, each an 8 GiB window) that can exist at once.
   size_t max_processes = 64;
+  // Windows in use keep no PROT_NONE reservation where nothing is
+  // mapped, which halves the host's work per fault (docs/mmu.md).
+  bool sparse_windows = true;
 };
 
 // What the kernel holds right now, for leak checks.
