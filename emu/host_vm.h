@@ -34,6 +34,12 @@ int HostProtBits(vm_prot_t host_prot);
 // otherwise the page is reserved.
 void HostMapFrame(char* addr, vm_prot_t host_prot, paddr_t pa, bool replace,
                   const Exclusion& keep);
+// Sparse windows: maps at addr (a hole) the frame that follows the one
+// mapped at addr - PAGE_SIZE, by growing the host mapping that ends at
+// addr by a page (mremap in place).  Cheaper than a new mmap, even one
+// that merges with its neighbour, and never adds a host mapping.  False
+// if the host refuses (the caller maps the frame instead).
+bool HostExtendMapping(char* addr);
 // Makes [addr, addr + len) reserved again (a hole, or the reservation's
 // PROT_NONE pages): 0 or an errno, without evicting (eviction itself
 // uses this).

@@ -43,6 +43,24 @@ bool ProtAllows(vm_prot_t prot, vm_prot_t access) {
   return prot != VM_PROT_NONE;
 }
 
+namespace {
+
+// Whether m's frame can be mapped by extending the host mapping of the
+// page before it (HostExtendMapping): sparse windows, and the previous
+// page is on the host with the same protection and the frame before m's.
+// The page allocator hands out ascending runs of frames, so a range
+// faulted in address order meets this for all but its first page.
+bool ExtendsPrevious(const Mapping& m, vm_prot_t want) {
+  if (!S().sparse || m.va == 0) return false;
+  const auto it = m.pmap->mappings.find(m.va - PAGE_SIZE);
+  if (it == m.pmap->mappings.end()) return false;
+  const Mapping& prev = it->second;
+  return prev.host_prot == want &&
+         VM_PAGE_TO_PHYS(prev.pg) + PAGE_SIZE == VM_PAGE_TO_PHYS(m.pg);
+}
+
+}  // namespace
+
 void SetHostProt(Mapping& m, vm_prot_t want, bool remap) {
   char* const addr = HostAddress(m.pmap, m.va);
   const Exclusion keep{m.pmap, m.va, m.va + PAGE_SIZE};
@@ -53,8 +71,10 @@ void SetHostProt(Mapping& m, vm_prot_t want, bool remap) {
       HostReserve(addr, PAGE_SIZE, keep);
     }
   } else if (m.host_prot == VM_PROT_NONE) {
-    MakeRoom(1);
-    HostMapFrame(addr, want, VM_PAGE_TO_PHYS(m.pg), false, keep);
+    MakeRoom(1);  // may evict the previous page: ask after it
+    if (!ExtendsPrevious(m, want) || !HostExtendMapping(addr)) {
+      HostMapFrame(addr, want, VM_PAGE_TO_PHYS(m.pg), false, keep);
+    }
     m.host_prot = want;
     AddResident(m);
   } else if (remap) {

@@ -9,7 +9,10 @@
 
 #include <cerrno>
 #include <cstdint>
+#include <cstdio>
 #include <cstring>
+#include <fstream>
+#include <string>
 #include <vector>
 
 #include "emu/mmu.h"
@@ -35,6 +38,22 @@ bool HostMapped(const volatile void* p) {
   }
   EXPECT_EQ(errno, ENOMEM);
   return false;
+}
+
+// The host mappings (lines of /proc/self/maps) that overlap [lo, hi).
+int HostMappingsIn(const volatile void* lo, const volatile void* hi) {
+  std::ifstream maps("/proc/self/maps");
+  std::string line;
+  int n = 0;
+  while (std::getline(maps, line)) {
+    unsigned long start = 0, end = 0;
+    if (std::sscanf(line.c_str(), "%lx-%lx", &start, &end) != 2) continue;
+    if (start < reinterpret_cast<uintptr_t>(hi) &&
+        end > reinterpret_cast<uintptr_t>(lo)) {
+      n++;
+    }
+  }
+  return n;
 }
 
 // Enters the page the fault hook is asked for, read/write.
@@ -148,12 +167,17 @@ TEST_P(MmuWindowsTest, ConsecutiveFrames_AllReadBack) {
               0);
   }
   for (int i = 0; i < kN; i++) EXPECT_EQ(At(p, i * PAGE_SIZE)[9], i) << i;
+  // Sparse: one host mapping for the run (dense: the run, and the
+  // reservation on either side of it).
+  EXPECT_EQ(HostMappingsIn(At(p, 0), At(p, kN * PAGE_SIZE)), 1);
   // Removing the middle punches a hole in the run; the rest still reads.
   pmap_remove(p, 4 * PAGE_SIZE, 12 * PAGE_SIZE);
   for (int i = 0; i < kN; i++) {
     if (i >= 4 && i < 12) continue;
     EXPECT_EQ(At(p, i * PAGE_SIZE)[9], i) << i;
   }
+  EXPECT_EQ(HostMappingsIn(At(p, 0), At(p, kN * PAGE_SIZE)),
+            Sparse() ? 2 : 3);
   pmap_remove(p, 0, pmap_window_size());
   pmap_destroy(p);
 }
