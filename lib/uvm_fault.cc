@@ -62,8 +62,6 @@ struct uvm_faultinfo {
 	struct vm_map_entry *entry;	/* map entry (from 'map') */
 };
 
-void	uvm_fault_unwire_locked(struct vm_map *, vaddr_t, vaddr_t);
-
 /*
  * uvmfault_lookup: lookup a virtual address in a map
  *

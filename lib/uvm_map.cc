@@ -108,12 +108,6 @@ struct vm_map *kernel_map = &kernel_map_store;
 #define vm_map_lock(map)	mutex_enter(&(map)->lock)
 #define vm_map_unlock(map)	mutex_exit(&(map)->lock)
 
-/*
- * uvm_fault.cc: unwire the pages of [start, end) with the map locked
- * (the kernel declares it in uvm_fault.h).
- */
-
-void	uvm_fault_unwire_locked(struct vm_map *, vaddr_t, vaddr_t);
 
 /*
  * address spaces in existence, and the id the next one gets.  ids start

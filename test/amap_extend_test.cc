@@ -816,6 +816,93 @@ TEST_F(AmapExtendTest,
   UnrefEntry(&right.entry);
 }
 
+// The mirror image of RightHalfWithPprefNone: an amap of 8 slots (+ `pad`)
+// holding anons 10..17, split at 4 with ppref failing, then the right half
+// unmapped: returns the left half (pageoff 0) as the only reference, with
+// the right half's anons still in the amap.
+LooseEntry LeftHalfWithPprefNone(int pad, vm_amap** amapp) {
+  vm_amap* amap = amap_alloc(8 * kPage, pad * kPage, 0);
+  vm_aref whole{0, amap};
+  for (int slot = 0; slot < 8; slot++) AddAnon(&whole, slot, 10 + slot);
+  LooseEntry left(kBase, kBase + 8 * kPage, amap);
+  FailurePlan plan;
+  plan.fail_site = "amap_pp_establish";
+  LooseEntry right = [&] {
+    ScopedFailurePlan scoped(plan);
+    return SplitLoose(&left, 4);
+  }();
+  EXPECT_EQ(amap->am_ppref, PPREF_NONE);
+  UnrefEntry(&right.entry);
+  EXPECT_EQ(amap->am_ref, 1);
+  EXPECT_EQ(amap->am_nused, 8);  // no ppref: nothing could be wiped
+  *amapp = amap;
+  return left;
+}
+
+// Asserts that the two pages past the left half's old end read as
+// zero-fill (no anon), not as the unmapped pages' old anons.
+void ExpectNoResurrectedAnons(LooseEntry* left) {
+  for (int page = 4; page < 6; page++) {
+    vm_amap* amap = left->entry.aref.ar_amap;
+    amap_lock(amap);
+    vm_anon* anon = amap_lookup(&left->entry.aref, page * kPage);
+    amap_unlock(amap);
+    EXPECT_EQ(anon, nullptr)
+        << "tag " << int{AnonTag(anon)} << " of the unmapped page at slot "
+        << page << " is back";
+  }
+}
+
+// 1.87 defect, forwards: extending the left half over slots an earlier
+// unmap left populated (no ppref) within am_nslot (case 1) maps the old
+// anons again.
+TEST_F(AmapExtendTest,
+       DISABLED_KnownDefect_ForwardsCase1WithPprefNone_ResurrectsAnons) {
+  vm_amap* amap = nullptr;
+  LooseEntry left = LeftHalfWithPprefNone(0, &amap);
+
+  // slotoff 0, slotmapped 4, slotadd 2: slotneed 6 <= am_nslot 8: case 1
+  ASSERT_EQ(Extend(&left, 2, kFwd), 0);
+  EXPECT_TRUE(AmapConsistent(amap));
+  ExpectNoResurrectedAnons(&left);
+
+  UnrefEntry(&left.entry);
+}
+
+// 1.87 defect, forwards into amap_alloc's padding (case 2): the new slots
+// past am_nslot are empty, but the left-behind ones before them come back.
+TEST_F(AmapExtendTest,
+       DISABLED_KnownDefect_ForwardsCase2WithPprefNone_ResurrectsAnons) {
+  vm_amap* amap = nullptr;
+  LooseEntry left = LeftHalfWithPprefNone(4, &amap);
+  ASSERT_EQ(amap->am_maxslot, 12);
+
+  // slotoff 0, slotmapped 4, slotadd 6: am_nslot 8 < slotneed 10 <=
+  // am_maxslot 12: case 2
+  ASSERT_EQ(Extend(&left, 6, kFwd), 0);
+  EXPECT_EQ(amap->am_nslot, 10);
+  EXPECT_TRUE(AmapConsistent(amap));
+  ExpectNoResurrectedAnons(&left);
+
+  UnrefEntry(&left.entry);
+}
+
+// 1.87 defect, forwards past am_maxslot (case 3): the reallocation copies
+// every slot, the left-behind anons included, and the entry maps them
+// again.
+TEST_F(AmapExtendTest,
+       DISABLED_KnownDefect_ForwardsCase3WithPprefNone_ResurrectsAnons) {
+  vm_amap* amap = nullptr;
+  LooseEntry left = LeftHalfWithPprefNone(0, &amap);
+
+  // slotoff 0, slotmapped 4, slotadd 6: slotneed 10 > am_maxslot 8: case 3
+  ASSERT_EQ(Extend(&left, 6, kFwd), 0);
+  EXPECT_TRUE(AmapConsistent(amap));
+  ExpectNoResurrectedAnons(&left);
+
+  UnrefEntry(&left.entry);
+}
+
 // Prints whether `amap` is consistent after an extend that returned
 // `error`; exits 1 if it is not, else frees everything and exits 0 (or 2
 // on a leak).  For the known-defect tests' child processes.

@@ -22,5 +22,7 @@ void	uvm_fault_init(void);
 /* wire / unwire the pages of [start, end): fault them in, wired */
 int	uvm_fault_wire(struct vm_map *, vaddr_t, vaddr_t, vm_prot_t);
 void	uvm_fault_unwire(struct vm_map *, vaddr_t, vaddr_t);
+/* the same with the map already locked by the caller */
+void	uvm_fault_unwire_locked(struct vm_map *, vaddr_t, vaddr_t);
 
 #endif
