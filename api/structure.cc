@@ -80,6 +80,7 @@ std::string PqFlags(int flags) {
 }
 
 struct Entry {
+  std::string name;
   vaddr_t start, end;
   vm_prot_t prot, max_prot;
   vm_inherit_t inherit;
@@ -90,6 +91,7 @@ struct Entry {
 
 struct Proc {
   std::string label;
+  std::string map;  // the vm_map's name
   int pid;
   bool exited;
   int nentries = 0;
@@ -118,6 +120,7 @@ struct Anon {
 };
 
 struct Page {
+  std::string name;
   const vm_page* pg;
   size_t mappings;
 };
@@ -148,21 +151,27 @@ class Builder {
     const std::string node = absl::StrCat("p", index);
     if (!proc.exited) {
       vm_map* map = &dp.process->vmspace()->vm_map;
+      proc.map = names_->Name(reinterpret_cast<uintptr_t>(map), "map");
       proc.nentries = map->nentries;
       proc.size = map->size;
       int k = 0;
       for (vm_map_entry* e = uvm_map_first(map); e != nullptr;
            e = uvm_map_next(map, e), k++) {
-        Entry entry{e->start,       e->end,     e->protection,
-                    e->max_protection, e->inheritance, e->etype,
+        Entry entry{names_->Name(reinterpret_cast<uintptr_t>(e), "entry"),
+                    e->start,
+                    e->end,
+                    e->protection,
+                    e->max_protection,
+                    e->inheritance,
+                    e->etype,
                     e->wired_count};
         if (e->aref.ar_amap != nullptr) {
           entry.pageoff = e->aref.ar_pageoff;
           entry.amap = AddAmap(e->aref.ar_amap);
           const int npages = static_cast<int>((e->end - e->start) >> PAGE_SHIFT);
           model_.amaps[entry.amap].refs.push_back(
-              {absl::StrFormat("%s [0x%x, 0x%x)", dp.name.empty() ? proc.label : dp.name,
-                               e->start, e->end),
+              {absl::StrFormat("%s %s", dp.name.empty() ? proc.label : dp.name,
+                               entry.name),
                absl::StrCat(node, "_e", k),
                absl::StrFormat("slots [%d,%d)", entry.pageoff,
                                entry.pageoff + npages)});
@@ -201,7 +210,9 @@ class Builder {
     Anon rec{names_->Name(reinterpret_cast<uintptr_t>(anon), "anon"), anon, -1, {}};
     if (anon->an_page != nullptr) {
       rec.page = static_cast<int>(model_.pages.size());
-      model_.pages.push_back({anon->an_page, mmu::MappingCount(anon->an_page)});
+      model_.pages.push_back(
+          {names_->Name(reinterpret_cast<uintptr_t>(anon->an_page), "page"),
+           anon->an_page, mmu::MappingCount(anon->an_page)});
     }
     model_.anons.push_back(std::move(rec));
     return index;
@@ -227,7 +238,7 @@ Model BuildModel(std::span<const DumpedProcess> processes,
 }
 
 std::string EntryLine(const Entry& e) {
-  return absl::StrFormat("[0x%x, 0x%x) %s/%s inherit %s %s wired %d", e.start,
+  return absl::StrFormat("%s [0x%x, 0x%x) %s/%s inherit %s %s wired %d", e.name, e.start,
                          e.end, ProtName(e.prot), ProtName(e.max_prot),
                          InheritName(e.inherit), Etype(e.etype), e.wired);
 }
@@ -240,15 +251,15 @@ std::string AmapLine(const Amap& m) {
 }
 
 std::string PageLine(const Page& p) {
-  return absl::StrFormat("page pa 0x%x (frame %d): flags %s, pqflags %s, wired %d, %d mappings",
-                         p.pg->phys_addr, p.pg->phys_addr >> PAGE_SHIFT,
+  return absl::StrFormat("%s: pa 0x%x (frame %d), flags %s, pqflags %s, wired %d, %d mappings",
+                         p.name, p.pg->phys_addr, p.pg->phys_addr >> PAGE_SHIFT,
                          PageFlags(p.pg->flags), PqFlags(p.pg->pqflags),
                          p.pg->wire_count, p.mappings);
 }
 
 std::string AnonLine(const Anon& a, const Model& m) {
   std::string page = a.page < 0 ? "no page"
-                                : absl::StrFormat("page pa 0x%x",
+                                : absl::StrFormat("%s pa 0x%x", m.pages[a.page].name,
                                                   m.pages[a.page].pg->phys_addr);
   std::string swap = a.a->an_swslot == 0
                          ? "no swap"
@@ -272,8 +283,8 @@ std::string StructureText(std::span<const DumpedProcess> processes,
       absl::StrAppend(&out, p.label, ": exited\n");
       continue;
     }
-    absl::StrAppendFormat(&out, "%s: %d entries, %d bytes mapped\n", p.label,
-                          p.nentries, p.size);
+    absl::StrAppendFormat(&out, "%s: %s, %d entries, %d bytes mapped\n", p.label,
+                          p.map, p.nentries, p.size);
     for (const Entry& e : p.entries) {
       absl::StrAppend(&out, "  ", EntryLine(e));
       if (e.amap < 0) {
@@ -328,14 +339,14 @@ std::string StructureDot(std::span<const DumpedProcess> processes,
     absl::StrAppendFormat(
         &out, "    %s [label=%s, shape=folder];\n", node,
         DotQuote(p.exited ? absl::StrCat(p.label, "\\nexited")
-                          : absl::StrFormat("%s\\nvm_map: %d entries\\n%d bytes",
-                                            p.label, p.nentries, p.size)));
+                          : absl::StrFormat("%s\\n%s: %d entries\\n%d bytes",
+                                            p.label, p.map, p.nentries, p.size)));
     for (size_t k = 0; k < p.entries.size(); k++) {
       const Entry& e = p.entries[k];
       absl::StrAppendFormat(
           &out, "    %s_e%d [label=%s];\n    %s -> %s_e%d;\n", node, k,
-          DotQuote(absl::StrFormat("vm_map_entry\\n[0x%x, 0x%x)\\n%s/%s inherit %s\\n%s wired %d",
-                                   e.start, e.end, ProtName(e.prot), ProtName(e.max_prot),
+          DotQuote(absl::StrFormat("%s\\n[0x%x, 0x%x)\\n%s/%s inherit %s\\n%s wired %d",
+                                   e.name, e.start, e.end, ProtName(e.prot), ProtName(e.max_prot),
                                    InheritName(e.inherit), Etype(e.etype), e.wired)),
           node, node, k);
     }
@@ -369,8 +380,8 @@ std::string StructureDot(std::span<const DumpedProcess> processes,
       absl::StrAppendFormat(
           &out, "  page_%x [label=%s, shape=note];\n  %s -> page_%x;\n",
           p.pg->phys_addr >> PAGE_SHIFT,
-          DotQuote(absl::StrFormat("vm_page pa 0x%x\\n%s\\n%d mappings, wired %d",
-                                   p.pg->phys_addr, PqFlags(p.pg->pqflags),
+          DotQuote(absl::StrFormat("%s pa 0x%x\\n%s\\n%d mappings, wired %d",
+                                   p.name, p.pg->phys_addr, PqFlags(p.pg->pqflags),
                                    p.mappings, p.pg->wire_count)),
           Builder::NodeName(a.name), p.pg->phys_addr >> PAGE_SHIFT);
     }

@@ -69,7 +69,7 @@ TEST_F(StructureTest, Dot_AfterChildCow_SharedAnonHasTwoIncomingEdges) {
   EXPECT_EQ(Count(dot, "shape=ellipse"), 3u) << dot;
   std::smatch m;
   ASSERT_TRUE(std::regex_search(
-      text, m, std::regex("(anon#[0-9]+): ref 2, page pa 0x[0-9a-f]+, no swap \\[shared")))
+      text, m, std::regex("(anon#[0-9]+): ref 2, page#[0-9]+ pa 0x[0-9a-f]+, no swap \\[shared")))
       << text;
   const std::string node = std::regex_replace(m[1].str(), std::regex("#"), "_");
   EXPECT_EQ(Count(dot, "-> " + node + " [label=\"slot 1\"]"), 2u) << dot;
@@ -96,8 +96,10 @@ TEST_F(StructureTest, Text_ExitedProcess_SaysSo) {
 TEST_F(StructureTest, Text_SharedNames_KeepNamesAcrossDumps) {
   PointerNames names;
   const std::vector<DumpedProcess> procs = {{"p", &parent_}};
-  const std::string first = StructureText(procs, {.names = &names});
-  const std::string second = StructureText(procs, {.names = &names});
+  StructureOptions options;
+  options.names = &names;
+  const std::string first = StructureText(procs, options);
+  const std::string second = StructureText(procs, options);
   EXPECT_EQ(first, second);
   EXPECT_NE(first.find("amap#1"), std::string::npos);
 }
