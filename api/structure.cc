@@ -28,14 +28,19 @@ std::string ProtName(vm_prot_t prot) {
 
 const char* InheritName(vm_inherit_t inherit) {
   switch (inherit) {
-    case MAP_INHERIT_SHARE: return "share";
-    case MAP_INHERIT_COPY: return "copy";
-    case MAP_INHERIT_NONE: return "none";
-    default: return "?";
+    case MAP_INHERIT_SHARE:
+      return "share";
+    case MAP_INHERIT_COPY:
+      return "copy";
+    case MAP_INHERIT_NONE:
+      return "none";
+    default:
+      return "?";
   }
 }
 
-std::string Flags(int value, std::initializer_list<std::pair<int, const char*>> bits,
+std::string Flags(int value,
+                  std::initializer_list<std::pair<int, const char*>> bits,
                   const char* none) {
   std::vector<std::string> names;
   int known = 0;
@@ -100,7 +105,7 @@ struct Proc {
 };
 
 struct Ref {
-  std::string from;  // "P [0x1000, 0x5000)" or "amap#1 slot 3"
+  std::string from;       // "P [0x1000, 0x5000)" or "amap#1 slot 3"
   std::string edge_from;  // DOT node
   std::string edge_label;
 };
@@ -145,8 +150,9 @@ class Builder {
   void AddProcess(size_t index, const DumpedProcess& dp) {
     Proc proc;
     proc.pid = dp.process->pid();
-    proc.label = dp.name.empty() ? absl::StrCat("process ", proc.pid)
-                                 : absl::StrCat(dp.name, " (pid ", proc.pid, ")");
+    proc.label = dp.name.empty()
+                     ? absl::StrCat("process ", proc.pid)
+                     : absl::StrCat(dp.name, " (pid ", proc.pid, ")");
     proc.exited = dp.process->exited();
     const std::string node = absl::StrCat("p", index);
     if (!proc.exited) {
@@ -168,7 +174,8 @@ class Builder {
         if (e->aref.ar_amap != nullptr) {
           entry.pageoff = e->aref.ar_pageoff;
           entry.amap = AddAmap(e->aref.ar_amap);
-          const int npages = static_cast<int>((e->end - e->start) >> PAGE_SHIFT);
+          const int npages =
+              static_cast<int>((e->end - e->start) >> PAGE_SHIFT);
           model_.amaps[entry.amap].refs.push_back(
               {absl::StrFormat("%s %s", dp.name.empty() ? proc.label : dp.name,
                                entry.name),
@@ -207,7 +214,8 @@ class Builder {
     if (it != anon_index_.end()) return it->second;
     const int index = static_cast<int>(model_.anons.size());
     anon_index_.emplace(anon, index);
-    Anon rec{names_->Name(reinterpret_cast<uintptr_t>(anon), "anon"), anon, -1, {}};
+    Anon rec{
+        names_->Name(reinterpret_cast<uintptr_t>(anon), "anon"), anon, -1, {}};
     if (anon->an_page != nullptr) {
       rec.page = static_cast<int>(model_.pages.size());
       model_.pages.push_back(
@@ -238,29 +246,31 @@ Model BuildModel(std::span<const DumpedProcess> processes,
 }
 
 std::string EntryLine(const Entry& e) {
-  return absl::StrFormat("%s [0x%x, 0x%x) %s/%s inherit %s %s wired %d", e.name, e.start,
-                         e.end, ProtName(e.prot), ProtName(e.max_prot),
+  return absl::StrFormat("%s [0x%x, 0x%x) %s/%s inherit %s %s wired %d", e.name,
+                         e.start, e.end, ProtName(e.prot), ProtName(e.max_prot),
                          InheritName(e.inherit), Etype(e.etype), e.wired);
 }
 
 std::string AmapLine(const Amap& m) {
-  return absl::StrFormat("ref %d, flags %s, nslot %d, maxslot %d, nused %d, ppref %s",
-                         m.a->am_ref, AmapFlagsToString(m.a->am_flags),
-                         m.a->am_nslot, m.a->am_maxslot, m.a->am_nused,
-                         DescribePpref(m.a));
+  return absl::StrFormat(
+      "ref %d, flags %s, nslot %d, maxslot %d, nused %d, ppref %s", m.a->am_ref,
+      AmapFlagsToString(m.a->am_flags), m.a->am_nslot, m.a->am_maxslot,
+      m.a->am_nused, DescribePpref(m.a));
 }
 
 std::string PageLine(const Page& p) {
-  return absl::StrFormat("%s: pa 0x%x (frame %d), flags %s, pqflags %s, wired %d, %d mappings",
-                         p.name, p.pg->phys_addr, p.pg->phys_addr >> PAGE_SHIFT,
-                         PageFlags(p.pg->flags), PqFlags(p.pg->pqflags),
-                         p.pg->wire_count, p.mappings);
+  return absl::StrFormat(
+      "%s: pa 0x%x (frame %d), flags %s, pqflags %s, wired %d, %d mappings",
+      p.name, p.pg->phys_addr, p.pg->phys_addr >> PAGE_SHIFT,
+      PageFlags(p.pg->flags), PqFlags(p.pg->pqflags), p.pg->wire_count,
+      p.mappings);
 }
 
 std::string AnonLine(const Anon& a, const Model& m) {
-  std::string page = a.page < 0 ? "no page"
-                                : absl::StrFormat("%s pa 0x%x", m.pages[a.page].name,
-                                                  m.pages[a.page].pg->phys_addr);
+  std::string page = a.page < 0
+                         ? "no page"
+                         : absl::StrFormat("%s pa 0x%x", m.pages[a.page].name,
+                                           m.pages[a.page].pg->phys_addr);
   std::string swap = a.a->an_swslot == 0
                          ? "no swap"
                          : absl::StrFormat("swap slot %d", a.a->an_swslot);
@@ -283,16 +293,17 @@ std::string StructureText(std::span<const DumpedProcess> processes,
       absl::StrAppend(&out, p.label, ": exited\n");
       continue;
     }
-    absl::StrAppendFormat(&out, "%s: %s, %d entries, %d bytes mapped\n", p.label,
-                          p.map, p.nentries, p.size);
+    absl::StrAppendFormat(&out, "%s: %s, %d entries, %d bytes mapped\n",
+                          p.label, p.map, p.nentries, p.size);
     for (const Entry& e : p.entries) {
       absl::StrAppend(&out, "  ", EntryLine(e));
       if (e.amap < 0) {
         absl::StrAppend(&out, ", no amap\n");
       } else {
         const int npages = static_cast<int>((e.end - e.start) >> PAGE_SHIFT);
-        absl::StrAppendFormat(&out, " -> %s slots [%d,%d)\n", m.amaps[e.amap].name,
-                              e.pageoff, e.pageoff + npages);
+        absl::StrAppendFormat(&out, " -> %s slots [%d,%d)\n",
+                              m.amaps[e.amap].name, e.pageoff,
+                              e.pageoff + npages);
       }
     }
   }
@@ -302,7 +313,8 @@ std::string StructureText(std::span<const DumpedProcess> processes,
       absl::StrAppendFormat(&out, " [shared by %d entries]", a.refs.size());
     absl::StrAppend(&out, "\n");
     for (const auto& [slot, anon] : a.slots)
-      absl::StrAppendFormat(&out, "  slot %d -> %s\n", slot, m.anons[anon].name);
+      absl::StrAppendFormat(&out, "  slot %d -> %s\n", slot,
+                            m.anons[anon].name);
   }
   for (const Anon& a : m.anons) {
     absl::StrAppend(&out, a.name, ": ", AnonLine(a, m));
@@ -323,10 +335,12 @@ std::string StructureText(std::span<const DumpedProcess> processes,
 std::string StructureDot(std::span<const DumpedProcess> processes,
                          const StructureOptions& options) {
   const Model m = BuildModel(processes, options);
-  constexpr const char* kShared = "style=\"filled,bold\", fillcolor=\"#ffd59e\"";
+  constexpr const char* kShared =
+      "style=\"filled,bold\", fillcolor=\"#ffd59e\"";
   std::string out = "digraph uvm {\n";
   if (!options.title.empty())
-    absl::StrAppend(&out, "  label=", DotQuote(options.title), "; labelloc=t;\n");
+    absl::StrAppend(&out, "  label=", DotQuote(options.title),
+                    "; labelloc=t;\n");
   absl::StrAppend(&out,
                   "  rankdir=LR;\n"
                   "  node [shape=box, fontname=\"monospace\", fontsize=10];\n"
@@ -334,20 +348,22 @@ std::string StructureDot(std::span<const DumpedProcess> processes,
   for (size_t i = 0; i < m.procs.size(); i++) {
     const Proc& p = m.procs[i];
     const std::string node = absl::StrCat("p", i);
-    absl::StrAppendFormat(&out, "  subgraph cluster_%s {\n    label=%s;\n", node,
-                          DotQuote(p.label));
+    absl::StrAppendFormat(&out, "  subgraph cluster_%s {\n    label=%s;\n",
+                          node, DotQuote(p.label));
     absl::StrAppendFormat(
         &out, "    %s [label=%s, shape=folder];\n", node,
-        DotQuote(p.exited ? absl::StrCat(p.label, "\\nexited")
-                          : absl::StrFormat("%s\\n%s: %d entries\\n%d bytes",
-                                            p.label, p.map, p.nentries, p.size)));
+        DotQuote(p.exited
+                     ? absl::StrCat(p.label, "\\nexited")
+                     : absl::StrFormat("%s\\n%s: %d entries\\n%d bytes",
+                                       p.label, p.map, p.nentries, p.size)));
     for (size_t k = 0; k < p.entries.size(); k++) {
       const Entry& e = p.entries[k];
       absl::StrAppendFormat(
           &out, "    %s_e%d [label=%s];\n    %s -> %s_e%d;\n", node, k,
-          DotQuote(absl::StrFormat("%s\\n[0x%x, 0x%x)\\n%s/%s inherit %s\\n%s wired %d",
-                                   e.name, e.start, e.end, ProtName(e.prot), ProtName(e.max_prot),
-                                   InheritName(e.inherit), Etype(e.etype), e.wired)),
+          DotQuote(absl::StrFormat(
+              "%s\\n[0x%x, 0x%x)\\n%s/%s inherit %s\\n%s wired %d", e.name,
+              e.start, e.end, ProtName(e.prot), ProtName(e.max_prot),
+              InheritName(e.inherit), Etype(e.etype), e.wired)),
           node, node, k);
     }
     absl::StrAppend(&out, "  }\n");
@@ -355,20 +371,20 @@ std::string StructureDot(std::span<const DumpedProcess> processes,
   for (const Amap& a : m.amaps) {
     absl::StrAppendFormat(
         &out, "  %s [label=%s, shape=box3d%s];\n", Builder::NodeName(a.name),
-        DotQuote(absl::StrFormat("%s\\nref %d, flags %s\\nnslot %d, maxslot %d, nused %d\\nppref %s",
-                                 a.name, a.a->am_ref, AmapFlagsToString(a.a->am_flags),
-                                 a.a->am_nslot, a.a->am_maxslot, a.a->am_nused,
-                                 DescribePpref(a.a))),
+        DotQuote(absl::StrFormat(
+            "%s\\nref %d, flags %s\\nnslot %d, maxslot %d, nused %d\\nppref %s",
+            a.name, a.a->am_ref, AmapFlagsToString(a.a->am_flags),
+            a.a->am_nslot, a.a->am_maxslot, a.a->am_nused, DescribePpref(a.a))),
         a.refs.size() > 1 ? absl::StrCat(", ", kShared) : "");
     for (const Ref& r : a.refs)
       absl::StrAppendFormat(&out, "  %s -> %s [label=%s];\n", r.edge_from,
                             Builder::NodeName(a.name), DotQuote(r.edge_label));
   }
   for (const Anon& a : m.anons) {
-    std::string label = absl::StrFormat("%s\\nref %d\\n%s", a.name, a.a->an_ref,
-                                        a.a->an_swslot == 0
-                                            ? std::string("no swap")
-                                            : absl::StrFormat("swap slot %d", a.a->an_swslot));
+    std::string label = absl::StrFormat(
+        "%s\\nref %d\\n%s", a.name, a.a->an_ref,
+        a.a->an_swslot == 0 ? std::string("no swap")
+                            : absl::StrFormat("swap slot %d", a.a->an_swslot));
     absl::StrAppendFormat(&out, "  %s [label=%s, shape=ellipse%s];\n",
                           Builder::NodeName(a.name), DotQuote(label),
                           a.refs.size() > 1 ? absl::StrCat(", ", kShared) : "");
@@ -381,8 +397,9 @@ std::string StructureDot(std::span<const DumpedProcess> processes,
           &out, "  page_%x [label=%s, shape=note];\n  %s -> page_%x;\n",
           p.pg->phys_addr >> PAGE_SHIFT,
           DotQuote(absl::StrFormat("%s pa 0x%x\\n%s\\n%d mappings, wired %d",
-                                   p.name, p.pg->phys_addr, PqFlags(p.pg->pqflags),
-                                   p.mappings, p.pg->wire_count)),
+                                   p.name, p.pg->phys_addr,
+                                   PqFlags(p.pg->pqflags), p.mappings,
+                                   p.pg->wire_count)),
           Builder::NodeName(a.name), p.pg->phys_addr >> PAGE_SHIFT);
     }
   }

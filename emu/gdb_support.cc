@@ -24,7 +24,8 @@ extern "C" __attribute__((noinline)) void uvmemu_foreign_segv(uint64_t addr) {
 asm(".pushsection .debug_gdb_scripts, \"MS\", @progbits, 1\n"
     ".byte 4\n"
     ".ascii \"uvmemu/tools/gdb/uvmemu.py\\n\"\n"
-    ".incbin \"" UVMEMU_GDB_SCRIPT "\"\n"
+    ".incbin \"" UVMEMU_GDB_SCRIPT
+    "\"\n"
     ".byte 0\n"
     ".popsection\n");
 #endif

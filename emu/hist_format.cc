@@ -26,7 +26,8 @@ std::string PointerNames::Name(uint64_t p, std::string_view kind) {
   auto counter = next_.find(kind);
   if (counter == next_.end())
     counter = next_.emplace(std::string(kind), 0).first;
-  std::string name = std::string(kind) + "#" + std::to_string(++counter->second);
+  std::string name =
+      std::string(kind) + "#" + std::to_string(++counter->second);
   names_.emplace(p, name);
   return name;
 }
@@ -92,12 +93,18 @@ std::string FormatMessage(const char* fmt, const uint64_t args[4],
     bool f_minus = false, f_plus = false, f_space = false, f_hash = false,
          f_zero = false;
     for (;; p++) {
-      if (*p == '-') f_minus = true;
-      else if (*p == '+') f_plus = true;
-      else if (*p == ' ') f_space = true;
-      else if (*p == '#') f_hash = true;
-      else if (*p == '0') f_zero = true;
-      else break;
+      if (*p == '-')
+        f_minus = true;
+      else if (*p == '+')
+        f_plus = true;
+      else if (*p == ' ')
+        f_space = true;
+      else if (*p == '#')
+        f_hash = true;
+      else if (*p == '0')
+        f_zero = true;
+      else
+        break;
     }
     int width = -1;
     if (*p == '*') {

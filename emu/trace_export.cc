@@ -29,10 +29,18 @@ std::string Quote(std::string_view s) {
   std::string out = "\"";
   for (unsigned char c : s) {
     switch (c) {
-      case '"': out += "\\\""; break;
-      case '\\': out += "\\\\"; break;
-      case '\n': out += "\\n"; break;
-      case '\t': out += "\\t"; break;
+      case '"':
+        out += "\\\"";
+        break;
+      case '\\':
+        out += "\\\\";
+        break;
+      case '\n':
+        out += "\\n";
+        break;
+      case '\t':
+        out += "\\t";
+        break;
       default:
         if (c < 0x20 || c >= 0x7f) {
           char buf[8];
@@ -80,8 +88,8 @@ class Writer {
       open.called = IsCalled(r);
     }
     open.last = r.seq;
-    const std::string message =
-        internal::FormatHistMessage(r.format, r.args, stable_ ? &names_ : nullptr);
+    const std::string message = internal::FormatHistMessage(
+        r.format, r.args, stable_ ? &names_ : nullptr);
     open.instants.push_back(absl::StrCat(
         "{\"name\":", Quote(message), ",\"cat\":", Quote(open.history),
         ",\"ph\":\"i\",\"s\":\"t\",\"ts\":", r.seq, ",\"pid\":", kPid,
@@ -95,9 +103,9 @@ class Writer {
     }
     std::string out = "{\"traceEvents\":[\n";
     std::vector<std::string> meta;
-    meta.push_back(absl::StrCat(
-        "{\"name\":\"process_name\",\"ph\":\"M\",\"pid\":", kPid,
-        ",\"tid\":0,\"args\":{\"name\":\"uvmemu UVMHIST\"}}"));
+    meta.push_back(
+        absl::StrCat("{\"name\":\"process_name\",\"ph\":\"M\",\"pid\":", kPid,
+                     ",\"tid\":0,\"args\":{\"name\":\"uvmemu UVMHIST\"}}"));
     for (const auto& [lwp, open] : open_) {
       meta.push_back(absl::StrCat(
           "{\"name\":\"thread_name\",\"ph\":\"M\",\"pid\":", kPid,
@@ -125,10 +133,9 @@ class Writer {
   void Close(int lwp, OpenSlice& open) {
     events_.push_back(absl::StrCat(
         "{\"name\":", Quote(open.function), ",\"cat\":", Quote(open.history),
-        ",\"ph\":\"X\",\"ts\":", open.first,
-        ",\"dur\":", open.last - open.first + 1, ",\"pid\":", kPid,
-        ",\"tid\":", lwp, ",\"args\":{\"first_seq\":", open.first,
-        ",\"last_seq\":", open.last,
+        ",\"ph\":\"X\",\"ts\":", open.first, ",\"dur\":",
+        open.last - open.first + 1, ",\"pid\":", kPid, ",\"tid\":", lwp,
+        ",\"args\":{\"first_seq\":", open.first, ",\"last_seq\":", open.last,
         ",\"called\":", open.called ? "true" : "false", "}}"));
     for (std::string& e : open.instants) events_.push_back(std::move(e));
     open = OpenSlice();

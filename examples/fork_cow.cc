@@ -110,12 +110,12 @@ int main(int argc, char** argv) {
   PrintContents("child", child, va);
   std::fputs(parent.Dump().c_str(), stdout);
   std::fputs(child.Dump().c_str(), stdout);
-  std::printf("\n%llu SIGSEGVs taken, %llu handed to uvm_fault; "
-              "COW faults so far: %d\n",
-              static_cast<unsigned long long>(after.faults - before.faults),
-              static_cast<unsigned long long>(after.uvm_faults -
-                                              before.uvm_faults),
-              uvmexp.cowfaults);
+  std::printf(
+      "\n%llu SIGSEGVs taken, %llu handed to uvm_fault; "
+      "COW faults so far: %d\n",
+      static_cast<unsigned long long>(after.faults - before.faults),
+      static_cast<unsigned long long>(after.uvm_faults - before.uvm_faults),
+      uvmexp.cowfaults);
 
   Section("the last UVMHIST records (the child's second COW)");
   std::fflush(stdout);

@@ -21,7 +21,8 @@ std::string ParseError(const std::string& script) {
 int RunScript(const std::string& script, std::string& out) {
   std::istringstream in(script);
   std::ostringstream os;
-  const int status = Run(in, "t", os, {.show_state = false, .show_trace = false});
+  const int status =
+      Run(in, "t", os, {.show_state = false, .show_trace = false});
   out = os.str();
   return status;
 }
@@ -44,9 +45,10 @@ TEST(ScenarioParseTest, Parse_GoodScript_Commands) {
 }
 
 TEST(ScenarioParseTest, Parse_UnknownCommand_ListsCommands) {
-  EXPECT_EQ(ParseError("spawn P\nfrob P\n")
-                .rfind("t:2: error: unknown command 'frob' (expected one of: ", 0),
-            0u);
+  EXPECT_EQ(
+      ParseError("spawn P\nfrob P\n")
+          .rfind("t:2: error: unknown command 'frob' (expected one of: ", 0),
+      0u);
   EXPECT_NE(ParseError("frob\n").find("expected one of: spawn, map, fork"),
             std::string::npos);
 }
@@ -76,21 +78,24 @@ TEST(ScenarioParseTest, Parse_BadArguments_EachReported) {
                      "for PAGES, got '0'"),
             std::string::npos)
       << err;
-  EXPECT_NE(err.find("t:4: error: map: expected a protection"), std::string::npos)
+  EXPECT_NE(err.find("t:4: error: map: expected a protection"),
+            std::string::npos)
       << err;
   EXPECT_NE(err.find("t:6: error: read: expected an address: REGION, "
                      "REGION+PAGE or a number such as 0x1000 for ADDR, got 'c' "
                      "(no such region: map it first)"),
             std::string::npos)
       << err;
-  EXPECT_NE(err.find("t:7: error: read: expected an address"), std::string::npos)
+  EXPECT_NE(err.find("t:7: error: read: expected an address"),
+            std::string::npos)
       << err;
   EXPECT_NE(err.find("t:8: error: unterminated string (expected a closing \")"),
             std::string::npos)
       << err;
-  EXPECT_NE(err.find("t:9: error: read: unexpected '2' (expected the end of the "
-                     "line; usage: read PROC ADDR [BYTES])"),
-            std::string::npos)
+  EXPECT_NE(
+      err.find("t:9: error: read: unexpected '2' (expected the end of the "
+               "line; usage: read PROC ADDR [BYTES])"),
+      std::string::npos)
       << err;
   EXPECT_EQ(err.find("t:5:"), std::string::npos) << err;
 }
@@ -99,17 +104,20 @@ TEST(ScenarioRunTest, Run_MalformedScript_NothingRunsStatus2) {
   std::string out;
   EXPECT_EQ(RunScript("spawn P\nfork P\n", out), 2);
   EXPECT_EQ(out.find("1: spawn P"), std::string::npos) << out;
-  EXPECT_NE(out.find("t:2: error: fork: missing CHILD"), std::string::npos) << out;
+  EXPECT_NE(out.find("t:2: error: fork: missing CHILD"), std::string::npos)
+      << out;
 }
 
 TEST(ScenarioRunTest, Run_ApiErrors_ReportedAndScriptGoesOn) {
   std::string out;
-  EXPECT_EQ(RunScript("spawn P\nmap P b 1 r\nwrite P b \"x\"\nexit P\nexit P\n",
-                      out),
-            1);
-  EXPECT_NE(out.find("3: write P b \"x\"\n   error: "), std::string::npos) << out;
+  EXPECT_EQ(
+      RunScript("spawn P\nmap P b 1 r\nwrite P b \"x\"\nexit P\nexit P\n", out),
+      1);
+  EXPECT_NE(out.find("3: write P b \"x\"\n   error: "), std::string::npos)
+      << out;
   EXPECT_NE(out.find("4: exit P\n   -> P exited\n"), std::string::npos) << out;
-  EXPECT_NE(out.find("5: exit P\n   error: FAILED_PRECONDITION"), std::string::npos)
+  EXPECT_NE(out.find("5: exit P\n   error: FAILED_PRECONDITION"),
+            std::string::npos)
       << out;
   EXPECT_NE(out.find("t: 5 commands, 2 failed"), std::string::npos) << out;
   EXPECT_TRUE(Kernel::CheckNoLeaks().ok());
@@ -117,9 +125,11 @@ TEST(ScenarioRunTest, Run_ApiErrors_ReportedAndScriptGoesOn) {
 
 TEST(ScenarioRunTest, Run_ExpectError_SucceedsOnlyWhenTheCommandFails) {
   std::string out;
-  EXPECT_EQ(RunScript("spawn P\nmap P b 1 r\nexpect-error write P b x\n", out), 0)
+  EXPECT_EQ(RunScript("spawn P\nmap P b 1 r\nexpect-error write P b x\n", out),
+            0)
       << out;
-  EXPECT_EQ(RunScript("spawn P\nmap P b 1 rw\nexpect-error write P b x\n", out), 1)
+  EXPECT_EQ(RunScript("spawn P\nmap P b 1 rw\nexpect-error write P b x\n", out),
+            1)
       << out;
   EXPECT_NE(out.find("expected this command to fail, but it succeeded"),
             std::string::npos);

@@ -1,5 +1,7 @@
 // StructureText / StructureDot (api/structure.cc): sharing after fork and
 // after amap_copy is visible, and the pictures are deterministic.
+#include "uvmemu/structure.h"
+
 #include <gtest/gtest.h>
 
 #include <cstdint>
@@ -9,7 +11,6 @@
 
 #include "uvm/uvm.h"
 #include "uvmemu/machine.h"
-#include "uvmemu/structure.h"
 
 namespace uvmemu {
 namespace {
@@ -68,12 +69,15 @@ TEST_F(StructureTest, Dot_AfterChildCow_SharedAnonHasTwoIncomingEdges) {
   // anons: slot 0 of each amap (2), the shared one of slot 1 (1)
   EXPECT_EQ(Count(dot, "shape=ellipse"), 3u) << dot;
   std::smatch m;
-  ASSERT_TRUE(std::regex_search(
-      text, m, std::regex("(anon#[0-9]+): ref 2, page#[0-9]+ pa 0x[0-9a-f]+, no swap \\[shared")))
+  ASSERT_TRUE(
+      std::regex_search(text, m,
+                        std::regex("(anon#[0-9]+): ref 2, page#[0-9]+ pa "
+                                   "0x[0-9a-f]+, no swap \\[shared")))
       << text;
   const std::string node = std::regex_replace(m[1].str(), std::regex("#"), "_");
   EXPECT_EQ(Count(dot, "-> " + node + " [label=\"slot 1\"]"), 2u) << dot;
-  EXPECT_NE(dot.find(node + " [label=\"" + m[1].str() + "\\nref 2\\nno swap\", "
+  EXPECT_NE(dot.find(node + " [label=\"" + m[1].str() +
+                     "\\nref 2\\nno swap\", "
                      "shape=ellipse, style=\"filled,bold\""),
             std::string::npos)
       << dot;

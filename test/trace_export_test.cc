@@ -33,8 +33,9 @@ TEST(TraceExportTest, ChromeTraceJson_TwoIdenticalRuns_IdenticalText) {
   const std::string first = RunForkCowAndExport();
   const std::string second = RunForkCowAndExport();
   EXPECT_EQ(first, second);
-  EXPECT_NE(first.find("\"name\":\"amap_copy\",\"cat\":\"maphist\",\"ph\":\"X\""),
-            std::string::npos);
+  EXPECT_NE(
+      first.find("\"name\":\"amap_copy\",\"cat\":\"maphist\",\"ph\":\"X\""),
+      std::string::npos);
 }
 
 TEST(TraceExportTest, ChromeTraceJson_StablePointers_NoRawHostAddresses) {

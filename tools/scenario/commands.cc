@@ -33,10 +33,14 @@ absl::StatusOr<uint64_t> Addr(Runner& r, const Command& c, size_t i) {
 std::string Printable(const std::string& s) {
   std::string out = "\"";
   for (unsigned char ch : s) {
-    if (ch == '"' || ch == '\\') absl::StrAppend(&out, "\\", std::string(1, ch));
-    else if (ch == '\n') out += "\\n";
-    else if (ch < 0x20 || ch >= 0x7f) absl::StrAppendFormat(&out, "\\x%02x", ch);
-    else out += static_cast<char>(ch);
+    if (ch == '"' || ch == '\\')
+      absl::StrAppend(&out, "\\", std::string(1, ch));
+    else if (ch == '\n')
+      out += "\\n";
+    else if (ch < 0x20 || ch >= 0x7f)
+      absl::StrAppendFormat(&out, "\\x%02x", ch);
+    else
+      out += static_cast<char>(ch);
   }
   return out + "\"";
 }
@@ -45,7 +49,8 @@ absl::Status WriteFile(const std::string& path, const std::string& text) {
   std::ofstream f(path, std::ios::binary | std::ios::trunc);
   f << text;
   f.close();
-  if (!f) return absl::InvalidArgumentError(absl::StrCat("cannot write ", path));
+  if (!f)
+    return absl::InvalidArgumentError(absl::StrCat("cannot write ", path));
   return absl::OkStatus();
 }
 
@@ -129,15 +134,19 @@ absl::Status RangeOp(Runner& r, const Command& c) {
   const uint64_t len = c.args[2].number * PAGE_SIZE;
   const std::string op = c.spec->name;
   absl::Status s;
-  if (op == "unmap") s = p->Munmap(va, len);
+  if (op == "unmap")
+    s = p->Munmap(va, len);
   else if (op == "protect")
     s = p->Mprotect(va, len, static_cast<int>(c.args[3].number));
   else if (op == "inherit")
-    s = p->Minherit(va, len, c.args[3].word == "share"  ? Inherit::kShare
-                             : c.args[3].word == "copy" ? Inherit::kCopy
-                                                        : Inherit::kNone);
-  else if (op == "wire") s = p->Wire(va, len);
-  else s = p->Unwire(va, len);
+    s = p->Minherit(va, len,
+                    c.args[3].word == "share"  ? Inherit::kShare
+                    : c.args[3].word == "copy" ? Inherit::kCopy
+                                               : Inherit::kNone);
+  else if (op == "wire")
+    s = p->Wire(va, len);
+  else
+    s = p->Unwire(va, len);
   if (!s.ok()) return s;
   r.Say(absl::StrFormat("%s [0x%x, 0x%x)", op, va, va + len));
   return absl::OkStatus();
@@ -163,9 +172,9 @@ absl::Status Dump(Runner& r, const Command& c) {
 absl::Status Dot(Runner& r, const Command& c) {
   std::vector<DumpedProcess> procs;
   for (const auto& [name, p] : r.processes()) procs.push_back({name, p.get()});
-  if (absl::Status s = WriteFile(c.args[0].word,
-                                 StructureDot(procs, {.names = &r.names(),
-                                                      .title = c.source}));
+  if (absl::Status s = WriteFile(
+          c.args[0].word,
+          StructureDot(procs, {.names = &r.names(), .title = c.source}));
       !s.ok())
     return s;
   r.Say(absl::StrCat("wrote ", c.args[0].word, " (render: dot -Tsvg ",
@@ -176,7 +185,8 @@ absl::Status Dot(Runner& r, const Command& c) {
 absl::Status TraceJson(Runner& r, const Command& c) {
   if (absl::Status s = Trace::WriteChromeTrace(c.args[0].word); !s.ok())
     return s;
-  r.Say(absl::StrCat("wrote ", c.args[0].word, " (open it in ui.perfetto.dev)"));
+  r.Say(
+      absl::StrCat("wrote ", c.args[0].word, " (open it in ui.perfetto.dev)"));
   return absl::OkStatus();
 }
 
@@ -196,7 +206,10 @@ absl::Status Unavailable(Runner&, const Command& c) {
 
 const std::vector<CommandSpec>& Commands() {
   static const std::vector<CommandSpec> kCommands = {
-      {"spawn", {{A::kNewProcess, "NAME"}}, "a new process with an empty address space", Spawn},
+      {"spawn",
+       {{A::kNewProcess, "NAME"}},
+       "a new process with an empty address space",
+       Spawn},
       {"map",
        {{A::kProcess, "PROC"},
         {A::kNewRegion, "REGION"},
@@ -205,13 +218,18 @@ const std::vector<CommandSpec>& Commands() {
         {A::kSharing, "SHARING", true}},
        "mmap anonymous memory (private unless `shared`) and name the range",
        Map},
-      {"fork", {{A::kProcess, "PARENT"}, {A::kNewProcess, "CHILD"}}, "fork(2)", Fork},
+      {"fork",
+       {{A::kProcess, "PARENT"}, {A::kNewProcess, "CHILD"}},
+       "fork(2)",
+       Fork},
       {"write",
        {{A::kProcess, "PROC"}, {A::kAddress, "ADDR"}, {A::kText, "TEXT"}},
        "copyout TEXT and its NUL to ADDR",
        Write},
       {"read",
-       {{A::kProcess, "PROC"}, {A::kAddress, "ADDR"}, {A::kCount, "BYTES", true}},
+       {{A::kProcess, "PROC"},
+        {A::kAddress, "ADDR"},
+        {A::kCount, "BYTES", true}},
        "copyin at most BYTES (64) and print the string",
        Read},
       {"expect",
@@ -245,12 +263,23 @@ const std::vector<CommandSpec>& Commands() {
        "munlock(2)",
        RangeOp},
       {"exit", {{A::kProcess, "PROC"}}, "tear the address space down", Exit},
-      {"dump", {{A::kProcess, "PROC", true}}, "print the structures (all processes)", Dump},
-      {"dot", {{A::kFile, "FILE"}}, "write the structures as a Graphviz graph", Dot},
-      {"trace", {{A::kFile, "FILE"}}, "write the UVMHIST ring as Chrome trace JSON", TraceJson},
+      {"dump",
+       {{A::kProcess, "PROC", true}},
+       "print the structures (all processes)",
+       Dump},
+      {"dot",
+       {{A::kFile, "FILE"}},
+       "write the structures as a Graphviz graph",
+       Dot},
+      {"trace",
+       {{A::kFile, "FILE"}},
+       "write the UVMHIST ring as Chrome trace JSON",
+       TraceJson},
       {"echo", {{A::kWords, "TEXT"}}, "print TEXT", Echo},
       {"pageout",
-       {{A::kProcess, "PROC"}, {A::kAddress, "ADDR"}, {A::kPages, "PAGES", true}},
+       {{A::kProcess, "PROC"},
+        {A::kAddress, "ADDR"},
+        {A::kPages, "PAGES", true}},
        "page the range out to swap",
        Unavailable},
       {"swapoff", {}, "page every swapped-out anon back in", Unavailable},

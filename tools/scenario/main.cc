@@ -24,7 +24,8 @@ void Help(std::ostream& out) {
          "succeeds when COMMAND fails):\n";
   for (const auto& spec : uvmemu::scenario::Commands()) {
     const std::string usage = uvmemu::scenario::Usage(spec);
-    out << "  " << usage << std::string(usage.size() < 42 ? 42 - usage.size() : 1, ' ')
+    out << "  " << usage
+        << std::string(usage.size() < 42 ? 42 - usage.size() : 1, ' ')
         << spec.help << '\n';
   }
   out << "\nADDR is REGION, REGION+PAGE or a number; PROT is none, r, w or "
@@ -65,7 +66,8 @@ int main(int argc, char** argv) {
     Help(std::cerr);
     return 64;
   }
-  if (path == "-") return uvmemu::scenario::Run(std::cin, "<stdin>", std::cout, options);
+  if (path == "-")
+    return uvmemu::scenario::Run(std::cin, "<stdin>", std::cout, options);
   std::ifstream script(path);
   if (!script) {
     std::cerr << "uvmemu-scenario: cannot open " << path << '\n';

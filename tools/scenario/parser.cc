@@ -47,12 +47,14 @@ absl::StatusOr<std::vector<Token>> Tokenize(const std::string& line,
         }
         if (line[i] == '\\' && i + 1 < line.size()) {
           const char e = line[i + 1];
-          if (e == 'n') t.text += '\n';
-          else if (e == '"' || e == '\\') t.text += e;
+          if (e == 'n')
+            t.text += '\n';
+          else if (e == '"' || e == '\\')
+            t.text += e;
           else
-            return absl::InvalidArgumentError(absl::StrCat(
-                "unknown escape \\", std::string(1, e),
-                " in a string (expected \\\", \\\\ or \\n)"));
+            return absl::InvalidArgumentError(
+                absl::StrCat("unknown escape \\", std::string(1, e),
+                             " in a string (expected \\\", \\\\ or \\n)"));
           i += 2;
           continue;
         }
@@ -92,7 +94,8 @@ bool ParseNumber(const std::string& s, uint64_t& out) {
 }
 
 bool IsName(const std::string& s) {
-  if (s.empty() || !(std::isalpha(static_cast<unsigned char>(s[0])) || s[0] == '_'))
+  if (s.empty() ||
+      !(std::isalpha(static_cast<unsigned char>(s[0])) || s[0] == '_'))
     return false;
   for (char c : s)
     if (!std::isalnum(static_cast<unsigned char>(c)) && c != '_') return false;
@@ -126,8 +129,8 @@ class LineParser {
       std::vector<std::string> names;
       for (const CommandSpec& spec : Commands()) names.push_back(spec.name);
       return absl::InvalidArgumentError(
-          absl::StrCat("unknown command ", Quoted(name), " (expected one of: ",
-                       absl::StrJoin(names, ", "), ")"));
+          absl::StrCat("unknown command ", Quoted(name),
+                       " (expected one of: ", absl::StrJoin(names, ", "), ")"));
     }
     pos++;
     const auto& specs = cmd.spec->args;
@@ -152,9 +155,8 @@ class LineParser {
             Expected(specs[a]), "; usage: ", Usage(*cmd.spec), ")"));
       }
       if (absl::Status s = ParseArg(specs[a], t[pos], v); !s.ok())
-        return absl::InvalidArgumentError(
-            absl::StrCat(cmd.spec->name, ": ", s.message(), "; usage: ",
-                         Usage(*cmd.spec)));
+        return absl::InvalidArgumentError(absl::StrCat(
+            cmd.spec->name, ": ", s.message(), "; usage: ", Usage(*cmd.spec)));
       v.present = true;
       cmd.args.push_back(std::move(v));
       pos++;
@@ -174,19 +176,30 @@ class LineParser {
  private:
   static std::string Expected(const ArgSpec& spec) {
     switch (spec.kind) {
-      case ArgKind::kProcess: return "the name of a spawned or forked process";
-      case ArgKind::kNewProcess: return "a new process name";
-      case ArgKind::kNewRegion: return "a new region name";
+      case ArgKind::kProcess:
+        return "the name of a spawned or forked process";
+      case ArgKind::kNewProcess:
+        return "a new process name";
+      case ArgKind::kNewRegion:
+        return "a new region name";
       case ArgKind::kAddress:
         return "an address: REGION, REGION+PAGE or a number such as 0x1000";
-      case ArgKind::kPages: return "a number of pages (1 or more)";
-      case ArgKind::kCount: return "a number";
-      case ArgKind::kProt: return "a protection: none, r, w or rw";
-      case ArgKind::kInherit: return "an inheritance: share, copy or none";
-      case ArgKind::kSharing: return "shared or private";
-      case ArgKind::kText: return "a word or a \"quoted string\"";
-      case ArgKind::kFile: return "a file name";
-      case ArgKind::kWords: return "words";
+      case ArgKind::kPages:
+        return "a number of pages (1 or more)";
+      case ArgKind::kCount:
+        return "a number";
+      case ArgKind::kProt:
+        return "a protection: none, r, w or rw";
+      case ArgKind::kInherit:
+        return "an inheritance: share, copy or none";
+      case ArgKind::kSharing:
+        return "shared or private";
+      case ArgKind::kText:
+        return "a word or a \"quoted string\"";
+      case ArgKind::kFile:
+        return "a file name";
+      case ArgKind::kWords:
+        return "words";
     }
     return "?";
   }
@@ -235,9 +248,9 @@ class LineParser {
         return absl::OkStatus();
       case ArgKind::kProt: {
         static const std::map<std::string, uint64_t> kProts = {
-            {"none", 0}, {"-", 0},  {"---", 0}, {"r", 1},   {"r-", 1},
-            {"r--", 1},  {"w", 2},  {"-w", 2},  {"-w-", 2}, {"rw", 3},
-            {"rw-", 3}};
+            {"none", 0}, {"-", 0},   {"---", 0}, {"r", 1},
+            {"r-", 1},   {"r--", 1}, {"w", 2},   {"-w", 2},
+            {"-w-", 2},  {"rw", 3},  {"rw-", 3}};
         auto it = kProts.find(s);
         if (it == kProts.end()) return bad();
         v.word = s;
@@ -272,9 +285,9 @@ class LineParser {
 std::string Usage(const CommandSpec& spec) {
   std::string out = spec.name;
   for (const ArgSpec& a : spec.args) {
-    absl::StrAppend(&out, " ", a.optional || a.kind == ArgKind::kWords ? "[" : "",
-                    a.name, a.kind == ArgKind::kWords ? "...]" : "",
-                    a.optional ? "]" : "");
+    absl::StrAppend(
+        &out, " ", a.optional || a.kind == ArgKind::kWords ? "[" : "", a.name,
+        a.kind == ArgKind::kWords ? "...]" : "", a.optional ? "]" : "");
   }
   return out;
 }
@@ -290,7 +303,8 @@ absl::StatusOr<std::vector<Command>> Parse(std::istream& script,
     Command cmd;
     cmd.line = number;
     if (absl::Status s = parser.Parse(line, cmd); !s.ok()) {
-      errors.push_back(absl::StrCat(name, ":", number, ": error: ", s.message()));
+      errors.push_back(
+          absl::StrCat(name, ":", number, ": error: ", s.message()));
       continue;
     }
     if (cmd.spec != nullptr) commands.push_back(std::move(cmd));

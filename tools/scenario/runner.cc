@@ -26,9 +26,9 @@ void Indented(std::ostream& out, const std::string& text, const char* indent) {
 
 Runner::Runner(std::ostream& out, const Options& options)
     : out_(out), options_(options) {
-  machine_ = std::make_unique<Machine>(MachineConfig{
-      .physical_pages = options.physical_pages,
-      .swap_slots = options.swap_slots});
+  machine_ = std::make_unique<Machine>(
+      MachineConfig{.physical_pages = options.physical_pages,
+                    .swap_slots = options.swap_slots});
 }
 
 absl::StatusOr<Process*> Runner::process(const std::string& name) {
@@ -49,9 +49,9 @@ absl::StatusOr<uint64_t> Runner::Resolve(const Address& address) const {
     return absl::FailedPreconditionError(absl::StrCat(
         "region ", address.region, " was not mapped (its map failed)"));
   if (address.page >= it->second.pages)
-    return absl::InvalidArgumentError(absl::StrFormat(
-        "page %d is outside region %s (%d pages)", address.page,
-        address.region, it->second.pages));
+    return absl::InvalidArgumentError(
+        absl::StrFormat("page %d is outside region %s (%d pages)", address.page,
+                        address.region, it->second.pages));
   return it->second.va + address.page * PAGE_SIZE;
 }
 
@@ -60,7 +60,8 @@ void Runner::Say(const std::string& text) { Indented(out_, text, "   -> "); }
 std::string Runner::State(const std::vector<std::string>& only) {
   std::vector<DumpedProcess> procs;
   for (const auto& [name, p] : processes_) {
-    if (!only.empty() && std::find(only.begin(), only.end(), name) == only.end())
+    if (!only.empty() &&
+        std::find(only.begin(), only.end(), name) == only.end())
       continue;
     procs.push_back({name, p.get()});
   }
@@ -123,7 +124,8 @@ int Run(std::istream& script, const std::string& name, std::ostream& out,
   int failures = 0;
   for (const Command& c : *commands)
     if (!runner.Step(c)) failures++;
-  out << "\n" << name << ": " << commands->size() << " commands, " << failures
+  out << "\n"
+      << name << ": " << commands->size() << " commands, " << failures
       << " failed\n";
   return failures == 0 ? 0 : 1;
 }

@@ -66,9 +66,9 @@ const std::vector<CommandSpec>& Commands();
 std::string Usage(const CommandSpec& spec);
 
 struct Address {
-  std::string region;           // empty for a numeric address
-  uint64_t page = 0;            // REGION+PAGE
-  uint64_t va = 0;              // a numeric address
+  std::string region;  // empty for a numeric address
+  uint64_t page = 0;   // REGION+PAGE
+  uint64_t va = 0;     // a numeric address
 };
 
 struct Value {
