@@ -23,6 +23,9 @@ break uvmemu_emulated_segv
 break uvmemu_foreign_segv
 set breakpoint pending auto
 
+# Structures print one field (or amap slot) per line.
+set print pretty on
+
 # The pretty-printers and the uvm-hist, uvm-lwps and uvm-segv commands.
 # Programs linking libuvmemu carry them in a .debug_gdb_scripts section,
 # which gdb loads when the program's directory is in its auto-load
