@@ -37,7 +37,8 @@ if not getattr(gdb, "_uvmemu_commands", False):
     _found = [d for d in _dirs if d and os.path.isfile(os.path.join(d, "uvmemu.py"))]
     if _found:
         gdb.execute("source " + os.path.join(_found[0], "uvmemu.py"))
-    else:
+    # with no program loaded yet, auto-load may still bring them
+    elif gdb.current_progspace().filename:
         print("uvmemu.gdb: pretty-printers not loaded: run gdb from the "
               "uvmemu source tree, set UVMEMU_GDB_DIR, or "
               "add-auto-load-safe-path the program's directory")

@@ -375,19 +375,23 @@ class UvmLwpsCommand(gdb.Command):
 # ---------------------------------------------------------------------------
 # uvm-segv: stop where the MMU reports an emulated segmentation violation
 # (emu/mmu_signal.cc calls uvmemu_emulated_segv just before printing the
-# report), so the faulting process's state can be examined.
+# report) and where it hands a fault outside the emulated memory back to
+# the host (uvmemu_foreign_segv), so the state can be examined although
+# SIGSEGV itself passes silently.
 
 
 class UvmSegvCommand(gdb.Command):
-    """Stop on emulated segmentation violations: sets a breakpoint on
-    uvmemu_emulated_segv, which the MMU calls with the faulting va, the
-    process id and whether the access was a write."""
+    """Stop on emulated segmentation violations and on wild pointers:
+    breakpoints on uvmemu_emulated_segv (called with the faulting va, the
+    process id and whether the access was a write) and on
+    uvmemu_foreign_segv (called with the host address)."""
 
     def __init__(self):
         super().__init__("uvm-segv", gdb.COMMAND_BREAKPOINTS)
 
     def invoke(self, arg, from_tty):
         gdb.Breakpoint("uvmemu_emulated_segv")
+        gdb.Breakpoint("uvmemu_foreign_segv")
 
 
 def register(objfile=None):
