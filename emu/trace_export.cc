@@ -72,7 +72,8 @@ struct OpenSlice {
 
 class Writer {
  public:
-  explicit Writer(bool stable) : stable_(stable) {}
+  // names: null for raw pointers.
+  explicit Writer(PointerNames* names) : names_(names) {}
 
   void Add(const TraceRecord& r) {
     OpenSlice& open = open_[r.lwp];
@@ -88,8 +89,8 @@ class Writer {
       open.called = IsCalled(r);
     }
     open.last = r.seq;
-    const std::string message = internal::FormatHistMessage(
-        r.format, r.args, stable_ ? &names_ : nullptr);
+    const std::string message =
+        internal::FormatHistMessage(r.format, r.args, names_);
     open.instants.push_back(absl::StrCat(
         "{\"name\":", Quote(message), ",\"cat\":", Quote(open.history),
         ",\"ph\":\"i\",\"s\":\"t\",\"ts\":", r.seq, ",\"pid\":", kPid,
@@ -141,8 +142,7 @@ class Writer {
     open = OpenSlice();
   }
 
-  bool stable_;
-  PointerNames names_;
+  PointerNames* names_;
   std::map<int, OpenSlice> open_;  // by LWP id: a fixed order
   std::vector<std::string> events_;
 };
@@ -150,7 +150,10 @@ class Writer {
 }  // namespace
 
 std::string Trace::ChromeTraceJson(const ChromeTraceOptions& options) {
-  Writer w(options.stable_pointers);
+  PointerNames fresh;
+  Writer w(!options.stable_pointers   ? nullptr
+           : options.names != nullptr ? options.names
+                                      : &fresh);
   for (const TraceRecord& r : Tail(options.last_records)) w.Add(r);
   return w.Finish();
 }

@@ -124,16 +124,23 @@ int main(int argc, char** argv) {
 
   const std::vector<uvmemu::DumpedProcess> procs = {{"parent", &parent},
                                                     {"child", &child}};
+  // One set of names, so that the trace calls objects what the pictures
+  // call them (amap#1, anon#3, ...).
+  uvmemu::PointerNames names;
+  uvmemu::StructureOptions options;
+  options.names = &names;
+  const std::string text = uvmemu::StructureText(procs, options);
   bool ok = true;
   if (!outputs.dot.empty()) {
-    uvmemu::StructureOptions options;
     options.title = "fork_cow: after the child wrote pages 0 and 1";
     ok &= WriteFile(outputs.dot, uvmemu::StructureDot(procs, options));
   }
-  if (!outputs.text.empty())
-    ok &= WriteFile(outputs.text, uvmemu::StructureText(procs));
+  if (!outputs.text.empty()) ok &= WriteFile(outputs.text, text);
   if (!outputs.trace.empty()) {
-    const absl::Status s = uvmemu::Trace::WriteChromeTrace(outputs.trace);
+    uvmemu::ChromeTraceOptions trace_options;
+    trace_options.names = &names;
+    const absl::Status s =
+        uvmemu::Trace::WriteChromeTrace(outputs.trace, trace_options);
     if (!s.ok()) std::fprintf(stderr, "fork_cow: %s\n", s.ToString().c_str());
     ok &= s.ok();
   }

@@ -7,9 +7,11 @@
 #include <cstdint>
 #include <cstdio>
 #include <string>
+#include <vector>
 
 #include "uvm/uvm.h"
 #include "uvmemu/machine.h"
+#include "uvmemu/structure.h"
 #include "uvmemu/trace.h"
 
 namespace uvmemu {
@@ -62,6 +64,25 @@ TEST(TraceExportTest, ChromeTraceJson_RawPointers_ShowAddresses) {
   char hex[32];
   std::snprintf(hex, sizeof hex, "0x%lx", static_cast<unsigned long>(vm));
   EXPECT_NE(json.find(hex), std::string::npos) << hex;
+}
+
+TEST(TraceExportTest, ChromeTraceJson_NamesFromStructureText_SameNames) {
+  Machine machine({.physical_pages = 64});
+  Process p = *machine.Spawn();
+  const uint64_t va = *p.Mmap(PAGE_SIZE, kReadWrite);
+  ASSERT_TRUE(p.Write(va, "x", 2).ok());
+  PointerNames names;
+  StructureOptions structure;
+  structure.names = &names;
+  const std::vector<DumpedProcess> procs = {{"p", &p}};
+  ASSERT_NE(StructureText(procs, structure).find("amap#1:"), std::string::npos);
+  ChromeTraceOptions options;
+  options.names = &names;
+  const std::string json = Trace::ChromeTraceJson(options);
+  EXPECT_NE(json.find("\"name\":\"<- done (amap=amap#1, offset=0x0, "
+                      "anon=anon#1, rep=0)\""),
+            std::string::npos)
+      << json;
 }
 
 TEST(TraceExportTest, ChromeTraceJson_OneTrackPerLwp_Named) {

@@ -50,6 +50,9 @@ struct ChromeTraceOptions {
   // Show host pointers in messages by stable names (PointerNames), so the
   // file is the same for two runs of the same program.  False: raw hex.
   bool stable_pointers = true;
+  // The names to use, e.g. the ones StructureText gave the same objects
+  // (include/uvmemu/structure.h); null: a fresh set.
+  PointerNames* names = nullptr;
   // Export only the newest `last_records` records (0: the whole ring).
   size_t last_records = 0;
 };

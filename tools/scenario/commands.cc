@@ -183,7 +183,10 @@ absl::Status Dot(Runner& r, const Command& c) {
 }
 
 absl::Status TraceJson(Runner& r, const Command& c) {
-  if (absl::Status s = Trace::WriteChromeTrace(c.args[0].word); !s.ok())
+  ChromeTraceOptions options;
+  options.names = &r.names();  // the names the state output uses
+  if (absl::Status s = Trace::WriteChromeTrace(c.args[0].word, options);
+      !s.ok())
     return s;
   r.Say(
       absl::StrCat("wrote ", c.args[0].word, " (open it in ui.perfetto.dev)"));
