@@ -348,18 +348,24 @@ std::string StructureDot(std::span<const DumpedProcess> processes,
   for (size_t i = 0; i < m.procs.size(); i++) {
     const Proc& p = m.procs[i];
     const std::string node = absl::StrCat("p", i);
-    absl::StrAppendFormat(&out, "  subgraph cluster_%s {\n    label=%s;\n",
-                          node, DotQuote(p.label));
+    // a box around each process's nodes (not titled: the graph's title
+    // would be inherited; the process node names it)
+    absl::StrAppendFormat(&out, "  subgraph cluster_%s {\n    label=\"\";\n",
+                          node);
     absl::StrAppendFormat(
         &out, "    %s [label=%s, shape=folder];\n", node,
-        DotQuote(p.exited
-                     ? absl::StrCat(p.label, "\\nexited")
-                     : absl::StrFormat("%s\\n%s: %d entries\\n%d bytes",
-                                       p.label, p.map, p.nentries, p.size)));
+        DotQuote(p.exited ? absl::StrCat(p.label, "\\nexited") : p.label));
+    if (!p.exited) {
+      absl::StrAppendFormat(
+          &out, "    %s_map [label=%s];\n    %s -> %s_map;\n", node,
+          DotQuote(absl::StrFormat("%s\\n%d entries, %d bytes", p.map,
+                                   p.nentries, p.size)),
+          node, node);
+    }
     for (size_t k = 0; k < p.entries.size(); k++) {
       const Entry& e = p.entries[k];
       absl::StrAppendFormat(
-          &out, "    %s_e%d [label=%s];\n    %s -> %s_e%d;\n", node, k,
+          &out, "    %s_e%d [label=%s];\n    %s_map -> %s_e%d;\n", node, k,
           DotQuote(absl::StrFormat(
               "%s\\n[0x%x, 0x%x)\\n%s/%s inherit %s\\n%s wired %d", e.name,
               e.start, e.end, ProtName(e.prot), ProtName(e.max_prot),

@@ -174,7 +174,7 @@ absl::Status Dot(Runner& r, const Command& c) {
   for (const auto& [name, p] : r.processes()) procs.push_back({name, p.get()});
   if (absl::Status s = WriteFile(
           c.args[0].word,
-          StructureDot(procs, {.names = &r.names(), .title = c.source}));
+          StructureDot(procs, {.names = &r.names(), .title = c.args[1].word}));
       !s.ok())
     return s;
   r.Say(absl::StrCat("wrote ", c.args[0].word, " (render: dot -Tsvg ",
@@ -271,7 +271,7 @@ const std::vector<CommandSpec>& Commands() {
        "print the structures (all processes)",
        Dump},
       {"dot",
-       {{A::kFile, "FILE"}},
+       {{A::kFile, "FILE"}, {A::kWords, "TITLE"}},
        "write the structures as a Graphviz graph",
        Dot},
       {"trace",
