@@ -74,8 +74,8 @@ TEST(ScenarioParseTest, Parse_BadArguments_EachReported) {
                      "got 'P' (the name is already in use)"),
             std::string::npos)
       << err;
-  EXPECT_NE(err.find("t:3: error: map: expected a number of pages (1 or more) "
-                     "for PAGES, got '0'"),
+  EXPECT_NE(err.find("t:3: error: map: expected a number of pages (1 or "
+                     "more, below 2^40) for PAGES, got '0'"),
             std::string::npos)
       << err;
   EXPECT_NE(err.find("t:4: error: map: expected a protection"),
@@ -98,6 +98,13 @@ TEST(ScenarioParseTest, Parse_BadArguments_EachReported) {
       std::string::npos)
       << err;
   EXPECT_EQ(err.find("t:5:"), std::string::npos) << err;
+}
+
+TEST(ScenarioParseTest, Parse_HugePageCount_RejectedBeforeBytesWrap) {
+  EXPECT_NE(ParseError("spawn P\nmap P b 1099511627776 rw\n")
+                .find("t:2: error: map: expected a number of pages"),
+            std::string::npos);
+  EXPECT_EQ(ParseError("spawn P\nmap P b 1099511627775 rw\n"), "");
 }
 
 TEST(ScenarioRunTest, Run_MalformedScript_NothingRunsStatus2) {

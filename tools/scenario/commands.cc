@@ -19,8 +19,8 @@ namespace {
 
 using A = ArgKind;
 
-// Shorthands for the run functions: the process, address and byte
-// length of the arguments at the given positions.
+// Shorthands for the run functions: the process and the address named
+// by the argument at position i.
 absl::StatusOr<Process*> Proc(Runner& r, const Command& c, size_t i) {
   return r.process(c.args[i].word);
 }

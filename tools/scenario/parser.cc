@@ -185,7 +185,7 @@ class LineParser {
       case ArgKind::kAddress:
         return "an address: REGION, REGION+PAGE or a number such as 0x1000";
       case ArgKind::kPages:
-        return "a number of pages (1 or more)";
+        return "a number of pages (1 or more, below 2^40)";
       case ArgKind::kCount:
         return "a number";
       case ArgKind::kProt:
@@ -241,7 +241,10 @@ class LineParser {
         return absl::OkStatus();
       }
       case ArgKind::kPages:
-        if (!ParseNumber(s, v.number) || v.number == 0) return bad();
+        // below 2^40 pages, so that a length in bytes cannot wrap
+        if (!ParseNumber(s, v.number) || v.number == 0 ||
+            v.number >= (uint64_t{1} << 40))
+          return bad();
         return absl::OkStatus();
       case ArgKind::kCount:
         if (!ParseNumber(s, v.number)) return bad();
