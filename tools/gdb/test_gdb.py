@@ -13,6 +13,8 @@ Cases:
   ppref     amap_tour, after pages [3,5) were unmapped: the ppref runs
             decoded by the printer equal what the program's own C decoder
             (DescribePpref) printed.
+  histformat  fork_cow stopped in exit(): uvm-hist prints each record
+            the program printed with Trace::Print identically.
   initfile  tools/gdb/uvmemu.gdb (no auto-load): SIGSEGVs pass silently,
             an emulated segmentation violation stops at
             uvmemu_emulated_segv, uvm-hist and uvm-lwps work.
@@ -155,6 +157,52 @@ def case_ppref(opts):
     return failed
 
 
+def case_histformat(opts):
+    """uvm-hist formats records exactly as the program's Trace::Print."""
+    bindir = os.path.abspath(opts.bindir)
+    out = run_gdb(opts.gdb, {
+        "pre": ["-iex", "add-auto-load-safe-path " + bindir],
+        "program": [os.path.join(bindir, "fork_cow")],
+    }, [
+        "handle SIGSEGV nostop noprint pass",
+        # after main printed its last UVMHIST records (exit is in libc,
+        # which is loaded at run)
+        "set breakpoint pending on",
+        "break exit",
+        "run",
+        "echo ==uvm-hist==\\n",
+        "uvm-hist 0",
+        "echo ==end==\\n",
+        "kill",
+    ])
+    print(out)
+    printed = {}
+    section = out.split("== the last UVMHIST records", 1)
+    if len(section) == 2:
+        # the program's lines end where gdb reports the breakpoint
+        for line in section[1].split("\nBreakpoint ", 1)[0].split("\n"):
+            m = re.match(r"(#\d+) lwp", line)
+            if m:
+                printed[m.group(1)] = line
+    hist = out.split("==uvm-hist==\n", 1)[-1].split("==end==", 1)[0]
+    from_gdb = {}
+    for line in hist.split("\n"):
+        m = re.match(r"(#\d+) lwp", line)
+        if m:
+            from_gdb[m.group(1)] = line
+    failed = []
+    if len(printed) < 10:
+        failed.append(("the program printed its trace tail", "%d lines"
+                       % len(printed)))
+    for seq, line in sorted(printed.items()):
+        if from_gdb.get(seq) != line:
+            failed.append(("uvm-hist line == Trace::Print line",
+                           "%r != %r" % (from_gdb.get(seq), line)))
+    if not failed:
+        print("uvm-hist matches Trace::Print on %d records" % len(printed))
+    return failed
+
+
 def case_initfile(opts):
     bindir = os.path.abspath(opts.bindir)
     out = run_gdb(opts.gdb, {
@@ -191,9 +239,11 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--gdb", default="gdb")
     ap.add_argument("--bindir", default="build/default")
-    ap.add_argument("case", choices=["autoload", "ppref", "initfile"])
+    ap.add_argument("case",
+                    choices=["autoload", "ppref", "histformat", "initfile"])
     opts = ap.parse_args()
     failed = {"autoload": case_autoload, "ppref": case_ppref,
+              "histformat": case_histformat,
               "initfile": case_initfile}[opts.case](opts)
     if failed:
         for desc, regex in failed:

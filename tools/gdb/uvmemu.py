@@ -50,6 +50,20 @@ def prot_string(prot):
                    for bit, c in ((1, "r"), (2, "w"), (4, "x")))
 
 
+def symbol_value(name):
+    """The value of a global or file-static variable, or None.  Looked up
+    by symbol, not parsed as an expression, so it works whatever frame
+    (and language) the program is stopped in."""
+    for lookup in (gdb.lookup_global_symbol, gdb.lookup_static_symbol):
+        try:
+            sym = lookup(name)
+        except gdb.error:
+            sym = None
+        if sym is not None:
+            return sym.value()
+    return None
+
+
 def addr(ptr):
     return int(ptr.cast(gdb.lookup_type("unsigned long")))
 
@@ -212,6 +226,27 @@ _CONV = re.compile(r"%([-+ #0]*)(\*|\d+)?(?:\.(\*|\d+))?"
                    r"(?:hh|h|ll|l|q|j|z|t|L)?(.)", re.S)
 
 
+def _c_unsigned(flags, width, prec, conv, v):
+    """%u %x %X %o as C's printf renders them (Python's "#" differs: C
+    writes no 0x for zero, and a single leading 0 for octal)."""
+    digits = ("%" + ("." + prec if prec else "") +
+              ("d" if conv == "u" else conv)) % v
+    prefix = ""
+    if "#" in flags and conv in "xX" and v != 0:
+        prefix = "0" + conv
+    if "#" in flags and conv == "o" and not digits.startswith("0"):
+        digits = "0" + digits
+    w = int(width or 0)
+    pad = w - len(prefix) - len(digits)
+    if pad <= 0:
+        return prefix + digits
+    if "-" in flags:
+        return prefix + digits + " " * pad
+    if "0" in flags and not prec:
+        return prefix + "0" * pad + digits
+    return " " * pad + prefix + digits
+
+
 def format_message(fmt, args):
     """Renders a UVMHIST format with its four 64-bit arguments, as
     emu/hist.cc's FormatMessage does."""
@@ -242,11 +277,11 @@ def format_message(fmt, args):
         if v is None:
             out.append("<?>")
             continue
-        spec = "%" + flags + (width or "") + ("." + prec if prec else "")
         if conv in "di":
+            spec = "%" + flags + (width or "") + ("." + prec if prec else "")
             out.append((spec + "d") % (v - (1 << 64) if v >= 1 << 63 else v))
         elif conv in "uxXo":
-            out.append((spec + ("d" if conv == "u" else conv)) % v)
+            out.append(_c_unsigned(flags, width, prec, conv, v))
         elif conv == "c" and 0x20 <= v < 0x7F:
             out.append(chr(v))
         else:
@@ -255,13 +290,13 @@ def format_message(fmt, args):
     return "".join(out)
 
 
-def hist_records():
-    """The ring's records, oldest first, as (seq, lwp, function, message)."""
-    try:
-        ring = gdb.parse_and_eval("uvmemu::internal::hist_ring")
-    except gdb.error as e:
-        raise gdb.GdbError("uvm-hist: no UVMHIST ring in this program (%s)"
-                           % e)
+def hist_records(n=0):
+    """The newest n records of the ring (all if n is 0), oldest first, as
+    (seq, lwp, function, message).  Only those records are read."""
+    ring = symbol_value("uvmemu::internal::hist_ring")
+    if ring is None:
+        raise gdb.GdbError("uvm-hist: no UVMHIST ring in this program "
+                           "(no symbol uvmemu::internal::hist_ring)")
     if addr(ring) == 0:
         return []
     ring = ring.dereference()
@@ -269,6 +304,8 @@ def hist_records():
     start = impl["_M_start"]
     cap = int(impl["_M_finish"] - start)
     count = int(ring["count"])
+    if 0 < n < count:
+        count = n
     nxt = int(ring["next"])
     recs = []
     for k in range(count):
@@ -296,9 +333,7 @@ class UvmHistCommand(gdb.Command):
                 n = int(gdb.parse_and_eval(arg))
             except gdb.error:
                 raise gdb.GdbError("usage: uvm-hist [N]")
-        recs = hist_records()
-        if n > 0:
-            recs = recs[-n:]
+        recs = hist_records(max(n, 0))
         if not recs:
             gdb.write("uvm-hist: the ring is empty\n")
         for seq, lwp, fn, msg in recs:
@@ -313,22 +348,17 @@ class UvmHistCommand(gdb.Command):
 # curlwp (emu/lwp.cc).
 
 
-def _lookup(name):
-    try:
-        return gdb.parse_and_eval(name)
-    except gdb.error:
-        return None
-
-
 def lwp_list():
-    table = _lookup("uvmemu_lwps")
-    count = _lookup("uvmemu_nlwps")
+    table = symbol_value("uvmemu_lwps")
+    count = symbol_value("uvmemu_nlwps")
     if table is not None and count is not None:
         return [table[i] for i in range(int(count))
                 if addr(table[i]) != 0], "uvmemu_lwps"
     lwps = []
-    lwp0 = _lookup("&'(anonymous namespace)::lwp0'")
-    cur = _lookup("uvmemu_curlwp")
+    lwp0 = symbol_value("(anonymous namespace)::lwp0")
+    if lwp0 is not None:
+        lwp0 = lwp0.address
+    cur = symbol_value("uvmemu_curlwp")
     for p in (lwp0, cur):
         if p is not None and addr(p) != 0 and all(
                 addr(p) != addr(q) for q in lwps):
@@ -358,7 +388,7 @@ class UvmLwpsCommand(gdb.Command):
         lwps, source = lwp_list()
         if not lwps:
             raise gdb.GdbError("uvm-lwps: no LWPs found (%s)" % source)
-        cur = _lookup("uvmemu_curlwp")
+        cur = symbol_value("uvmemu_curlwp")
         cur = addr(cur) if cur is not None else 0
         gdb.write("   %-4s %-12s %-6s %-30s %s\n" % (
             "lid", "name", "locks", "wchan", "wmesg"))
