@@ -44,6 +44,7 @@
 #include <cstring>
 #include <iostream>
 
+#include "emu/gdb_support.h"
 #include "emu/mmu_fault.h"
 #include "emu/mmu_state.h"
 #include "uvmemu/trace.h"
@@ -229,6 +230,8 @@ Fault Resolve(uintptr_t addr, Access decoded) {
 // process to die of SIGSEGV when the access is retried.
 void Die(const Fault& f) {
   const char* kind = f.access & VM_PROT_WRITE ? "write" : "read";
+  uvmemu_emulated_segv(f.offset, f.pmap != nullptr ? f.pmap->owner_id : 0,
+                       (f.access & VM_PROT_WRITE) != 0);
   std::fflush(stdout);
   if (f.pmap != nullptr) {
     std::fprintf(stderr,
@@ -267,6 +270,7 @@ void OnSigsegv(int, siginfo_t* info, void* context) {
   if (!from_kernel || !s.initialized || addr < base ||
       addr - base >= s.reservation_bytes) {
     // Not ours: retry under the previous action, to crash genuinely.
+    if (from_kernel) uvmemu_foreign_segv(addr);
     RestoreFaultHandler();
     errno = saved_errno;
     return;

@@ -7,13 +7,23 @@
 // UVM's fault handler, which copies the page (the COW) into a new anon
 // and maps it writable.  Both processes print what they read, and the
 // amap/anon/page state is shown before and after.
+//
+//   fork_cow [--dot FILE] [--text FILE] [--trace FILE]
+//
+// also writes the final structures as a Graphviz graph (dot -Tsvg) or as
+// text, and the UVMHIST ring as Chrome trace-event JSON (open it in
+// ui.perfetto.dev); all three are the same for every run.
 #include <cstdio>
 #include <cstring>
+#include <fstream>
 #include <iostream>
+#include <string>
+#include <vector>
 
 #include "emu/mmu.h"
 #include "uvm/uvm.h"
 #include "uvmemu/machine.h"
+#include "uvmemu/structure.h"
 #include "uvmemu/trace.h"
 
 namespace {
@@ -29,9 +39,41 @@ void PrintContents(const char* who, const uvmemu::Process& p, uint64_t va) {
 
 void Section(const char* title) { std::printf("\n== %s\n", title); }
 
+struct Outputs {
+  std::string dot, text, trace;
+};
+
+// Parses the command line; false on anything unknown.
+bool ParseArgs(int argc, char** argv, Outputs& out) {
+  for (int i = 1; i < argc; i++) {
+    const std::string arg = argv[i];
+    std::string* dest = arg == "--dot"     ? &out.dot
+                        : arg == "--text"  ? &out.text
+                        : arg == "--trace" ? &out.trace
+                                           : nullptr;
+    if (dest == nullptr || i + 1 == argc) return false;
+    *dest = argv[++i];
+  }
+  return true;
+}
+
+bool WriteFile(const std::string& path, const std::string& contents) {
+  std::ofstream f(path, std::ios::binary | std::ios::trunc);
+  f << contents;
+  f.close();
+  if (!f) std::fprintf(stderr, "fork_cow: cannot write %s\n", path.c_str());
+  return static_cast<bool>(f);
+}
+
 }  // namespace
 
-int main() {
+int main(int argc, char** argv) {
+  Outputs outputs;
+  if (!ParseArgs(argc, argv, outputs)) {
+    std::fprintf(stderr,
+                 "usage: fork_cow [--dot FILE] [--text FILE] [--trace FILE]\n");
+    return 64;
+  }
   uvmemu::Machine machine({.physical_pages = 256});
   uvmemu::Process parent = *machine.Spawn();
   const uint64_t va = *parent.Mmap(kPages * PAGE_SIZE, uvmemu::kReadWrite);
@@ -68,15 +110,39 @@ int main() {
   PrintContents("child", child, va);
   std::fputs(parent.Dump().c_str(), stdout);
   std::fputs(child.Dump().c_str(), stdout);
-  std::printf("\n%llu SIGSEGVs taken, %llu handed to uvm_fault; "
-              "COW faults so far: %d\n",
-              static_cast<unsigned long long>(after.faults - before.faults),
-              static_cast<unsigned long long>(after.uvm_faults -
-                                              before.uvm_faults),
-              uvmexp.cowfaults);
+  std::printf(
+      "\n%llu SIGSEGVs taken, %llu handed to uvm_fault; "
+      "COW faults so far: %d\n",
+      static_cast<unsigned long long>(after.faults - before.faults),
+      static_cast<unsigned long long>(after.uvm_faults - before.uvm_faults),
+      uvmexp.cowfaults);
 
   Section("the last UVMHIST records (the child's second COW)");
   std::fflush(stdout);
   uvmemu::Trace::Print(std::cout, 12);
-  return 0;
+  std::cout.flush();
+
+  const std::vector<uvmemu::DumpedProcess> procs = {{"parent", &parent},
+                                                    {"child", &child}};
+  // One set of names, so that the trace calls objects what the pictures
+  // call them (amap#1, anon#3, ...).
+  uvmemu::PointerNames names;
+  uvmemu::StructureOptions options;
+  options.names = &names;
+  const std::string text = uvmemu::StructureText(procs, options);
+  bool ok = true;
+  if (!outputs.dot.empty()) {
+    options.title = "fork_cow: after the child wrote pages 0 and 1";
+    ok &= WriteFile(outputs.dot, uvmemu::StructureDot(procs, options));
+  }
+  if (!outputs.text.empty()) ok &= WriteFile(outputs.text, text);
+  if (!outputs.trace.empty()) {
+    uvmemu::ChromeTraceOptions trace_options;
+    trace_options.names = &names;
+    const absl::Status s =
+        uvmemu::Trace::WriteChromeTrace(outputs.trace, trace_options);
+    if (!s.ok()) std::fprintf(stderr, "fork_cow: %s\n", s.ToString().c_str());
+    ok &= s.ok();
+  }
+  return ok ? 0 : 1;
 }
