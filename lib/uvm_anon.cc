@@ -133,6 +133,12 @@ uvm_anfree(struct vm_anon *anon)
 		    "freed now!", anon, pg, 0, 0);
 	}
 
+	if (pg == NULL && anon->an_swslot > 0) {
+		/* this page is no longer only in swap. */
+		KASSERT(uvmexp.swpgonly > 0);
+		uvmexp.swpgonly--;
+	}
+
 	/*
 	 * free any swap resources.
 	 */
@@ -180,62 +186,45 @@ uvm_anon_dropswap(struct vm_anon *anon)
  *
  * => anon must be locked, and is unlocked upon return.
  * => returns true if pagein was aborted due to lack of memory.
- *
- * the kernel brings the page in with uvmfault_anonget(); here the
- * equivalent steps are done directly against the in-memory swap device:
- * allocate a page, read the slot into it, activate it and unbusy it.
- * then, as in the kernel, the swap slot is dropped, the page is marked
- * dirty (its only copy is now in memory) and deactivated.
+ * => a false return does not mean the page is in: if we had to wait for
+ *    memory (uvm_wait, which runs the page daemon), we return false with
+ *    the anon unchanged and the caller (amap_swap_off) looks again.
  */
 
 bool
 uvm_anon_pagein(struct vm_anon *anon)
 {
 	struct vm_page *pg;
+	int error;
 	UVMHIST_FUNC("uvm_anon_pagein"); UVMHIST_CALLED(maphist);
 
 	/* locked: anon */
 	KASSERT(mutex_owned(&anon->an_lock));
 	KASSERT(anon->an_page != NULL || anon->an_swslot != 0);
 
-	pg = anon->an_page;
-	if (pg == NULL) {
+	error = uvmfault_anonget(NULL, NULL, anon);
+
+	/*
+	 * if we were in_swap, uvmfault_anonget() got the page (with the
+	 * anon still locked) or unlocked it.
+	 */
+
+	switch (error) {
+	case 0:
+		break;
+
+	case ERESTART:
 
 		/*
-		 * no page, we must try and bring it in.
+		 * we waited for memory or for a busy page: the anon is
+		 * unlocked.  the caller looks again.
 		 */
 
-		pg = uvm_pagealloc(NULL, 0, anon, 0);
-		if (pg == NULL) {		/* out of RAM.  */
-			mutex_exit(&anon->an_lock);
-			UVMHIST_LOG(maphist, "<- no RAM for anon %p",
-			    anon, 0, 0, 0);
-			return true;
-		}
-		uvm_swap_get(anon->an_swslot, uvm_pagedata(pg));
-		uvmexp.pgswapin++;
+		UVMHIST_LOG(maphist, "<- anon %p: restart", anon, 0, 0, 0);
+		return false;
 
-		/*
-		 * we got the page!  clear the fake flag (indicates valid
-		 * data now in page) and activate it.
-		 */
-
-		mutex_enter(&uvm_pageqlock);
-		uvm_pageactivate(pg);
-		mutex_exit(&uvm_pageqlock);
-		pg->flags &= ~(PG_WANTED|PG_BUSY|PG_FAKE);
-		UVM_PAGE_OWN(pg, NULL);
-	} else if (pg->flags & PG_BUSY) {
-
-		/*
-		 * the page is resident but busy: the kernel sleeps until
-		 * its owner is done with it, then looks again.  on this
-		 * machine that sleep cannot end (see uvm_unlock_and_wait).
-		 */
-
-		pg->flags |= PG_WANTED;
-		UVM_UNLOCK_AND_WAIT(pg, &anon->an_lock, false, "anonget2", 0);
-		/* NOTREACHED until the scheduler issue (issue 4) */
+	default:
+		UVMHIST_LOG(maphist, "<- no RAM for anon %p", anon, 0, 0, 0);
 		return true;
 	}
 
@@ -244,6 +233,7 @@ uvm_anon_pagein(struct vm_anon *anon)
 	 * mark it as dirty, clear its swslot and un-busy it.
 	 */
 
+	pg = anon->an_page;
 	KASSERT(pg->uanon == anon && pg->uobject == NULL);
 	if (anon->an_swslot > 0)
 		uvm_swap_free(anon->an_swslot, 1);
