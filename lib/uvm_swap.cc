@@ -366,6 +366,10 @@ uvm_swap_rangeok(int startslot, int endslot)
  *    that is resident just loses its slot).  if that fails for lack of
  *    memory (ENOMEM), or a slot is still in use afterwards (EBUSY: an
  *    anon outside every amap holds it), the slots are enabled again.
+ * => amap_swap_off() is called again while it makes progress: after a
+ *    page-in that had to wait for memory it rescans the amap from its
+ *    second anon (i = 0, then i++), so the first one can be left in
+ *    swap (the kernel would fail with EBUSY).  see docs/paging.md.
  * => on success the slots are no longer part of swap (swpages shrinks)
  *    until uvm_swapon() of them.
  * => EINVAL for a range outside the device, ENXIO if a slot in it is
@@ -378,7 +382,7 @@ uvm_swap_rangeok(int startslot, int endslot)
 int
 uvm_swapoff(int startslot, int endslot)
 {
-	int error, npages;
+	int error, npages, inuse, left;
 	UVMHIST_FUNC("uvm_swapoff"); UVMHIST_CALLED(pdhist);
 
 	if (!uvm_swap_rangeok(startslot, endslot))
@@ -396,10 +400,20 @@ uvm_swapoff(int startslot, int endslot)
 	 * memory on this machine.
 	 */
 
-	if (amap_swap_off(startslot, endslot)) {
-		error = ENOMEM;
-	} else if (uvm_swap_rangeinuse(startslot, endslot) > 0) {
-		error = EBUSY;
+	inuse = uvm_swap_rangeinuse(startslot, endslot);
+	for (;;) {
+		if (amap_swap_off(startslot, endslot)) {
+			error = ENOMEM;
+			break;
+		}
+		left = uvm_swap_rangeinuse(startslot, endslot);
+		if (left == 0)
+			break;
+		if (left >= inuse) {
+			error = EBUSY;
+			break;
+		}
+		inuse = left;
 	}
 	if (error) {
 		(void)uvm_swap_setoff(startslot, endslot, false);

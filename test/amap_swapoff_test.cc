@@ -71,9 +71,12 @@ TEST_F(AmapSwapoffTest, SwapOff_SlotsInRange_PagedInAndReleased) {
   EXPECT_EQ(uvm_swap_inuse(), 0);
 }
 
-// A page-in that finds no page waits for memory (uvm_wait) and the walk
-// looks at the amap again: the retry succeeds.
-TEST_F(AmapSwapoffTest, SwapOff_PageinFailsOnce_WaitsAndRetries) {
+// A page-in that finds no page waits for memory (uvm_wait) and returns
+// false; the walk then rescans the amap "from 0" (i = 0, then the loop's
+// i++): the anon at am_slots[0] is not looked at again, and keeps its
+// slot.  (So does NetBSD's code; uvm_swapoff retries while the slots in
+// use decrease.)  A second walk brings it in.
+TEST_F(AmapSwapoffTest, SwapOff_PageinWaits_RescanSkipsFirstSlotSecondWalkGetsIt) {
   vm_amap* a = amap_alloc(2 * kPage, 0, 0);
   vm_aref aref{0, a};
   vm_anon* anon = AddAnon(&aref, 1, 7);
@@ -87,12 +90,54 @@ TEST_F(AmapSwapoffTest, SwapOff_PageinFailsOnce_WaitsAndRetries) {
     EXPECT_EQ(scoped.failures_injected(), 1u);
   }
   EXPECT_EQ(uvmexp.fltnoram, noram + 1);
+  EXPECT_EQ(anon->an_swslot, slot);
+  EXPECT_EQ(anon->an_page, nullptr);
+  EXPECT_EQ(a->am_flags & AMAP_SWAPOFF, 0);
+
+  EXPECT_FALSE(amap_swap_off(slot, slot + 1));
   EXPECT_EQ(anon->an_swslot, 0);
   ASSERT_NE(anon->an_page, nullptr);
   EXPECT_EQ(AnonTag(anon), 7);
-  EXPECT_EQ(a->am_flags & AMAP_SWAPOFF, 0);
   EXPECT_EQ(uvm_swap_inuse(), 0);
   amap_unref(a, 0, 2, true);
+}
+
+// uvm_swapoff: the same failure is retried, the range ends up empty.
+TEST_F(AmapSwapoffTest, UvmSwapoff_PageinWaits_RetriesAndEmptiesTheRange) {
+  vm_amap* a = amap_alloc(3 * kPage, 0, 0);
+  vm_aref aref{0, a};
+  vm_anon* first = AddAnon(&aref, 0, 5);
+  vm_anon* second = AddAnon(&aref, 2, 6);
+  const int s1 = SwapOut(first, /*evict=*/true);
+  const int s2 = SwapOut(second, /*evict=*/true);
+  ASSERT_EQ(s2, s1 + 1);
+  {
+    FailurePlan plan;
+    plan.fail_nth = 1;
+    ScopedFailurePlan scoped(plan);
+    EXPECT_EQ(uvm_swapoff(s1, s2 + 1), 0);
+    EXPECT_EQ(scoped.failures_injected(), 1u);
+  }
+  EXPECT_EQ(AnonTag(first), 5);
+  EXPECT_EQ(AnonTag(second), 6);
+  EXPECT_EQ(uvm_swap_inuse(), 0);
+  EXPECT_EQ(uvmexp.swpages, uvm_swap_devsize() - 2);
+  EXPECT_FALSE(uvm_swap_slotison(s1));
+  EXPECT_EQ(uvm_swapon(s1, s2 + 1), 0);
+  EXPECT_EQ(uvmexp.swpages, uvm_swap_devsize());
+  amap_unref(a, 0, 3, true);
+}
+
+// An anon outside every amap keeps its slot: EBUSY, the slots stay on.
+TEST_F(AmapSwapoffTest, UvmSwapoff_SlotHeldOutsideAmaps_EbusyAndSlotsBackOn) {
+  vm_anon* loose = NewAnon(9);
+  const int slot = SwapOut(loose, /*evict=*/true);
+  EXPECT_EQ(uvm_swapoff(slot, slot + 1), EBUSY);
+  EXPECT_TRUE(uvm_swap_slotison(slot));
+  EXPECT_EQ(uvmexp.swpgavail, uvm_swap_devsize());
+  loose->an_ref = 0;
+  uvm_anfree(loose);
+  EXPECT_EQ(uvm_swap_inuse(), 0);
 }
 
 // No free page and nothing the page daemon could page out: the page-in

@@ -166,7 +166,7 @@ TEST_F(Slow_PagingSoakTest, PressureSwapOffAndFork_NoByteLost) {
                          {.shared = true, .fixed_address = kSharedVa}).ok());
   procs_.push_back(Proc{std::move(first), std::vector<int>(kPrivate, 0)});
 
-  constexpr int kSteps = 6000;
+  constexpr int kSteps = 60000;
   for (int step = 0; step < kSteps; step++) {
     ASSERT_NO_FATAL_FAILURE(Step(step));
     if (step % 250 == 249) ASSERT_NO_FATAL_FAILURE(CheckAll(step));
