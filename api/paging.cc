@@ -21,13 +21,12 @@ absl::Status SwapStatus(int error, bool off, int first, int end) {
     case 0:
       return absl::OkStatus();
     case EINVAL:
-      return absl::InvalidArgumentError(absl::StrFormat(
-          "%s: not a range of the swap device's slots 1..%d", range,
-          uvm_swap_devsize()));
+      return absl::InvalidArgumentError(
+          absl::StrFormat("%s: not a range of the swap device's slots 1..%d",
+                          range, uvm_swap_devsize()));
     case ENXIO:
       return absl::FailedPreconditionError(absl::StrFormat(
-          "%s: a slot in the range is already %s", range,
-          off ? "off" : "on"));
+          "%s: a slot in the range is already %s", range, off ? "off" : "on"));
     case ENOMEM:
       return absl::ResourceExhaustedError(absl::StrFormat(
           "%s: the paged-out pages do not fit in memory", range));

@@ -32,7 +32,8 @@ int SwapOut(vm_anon* anon, bool evict) {
 // Takes every free page (busy pages of no anon, on no paging queue).
 std::vector<vm_page*> TakeAllFreePages() {
   std::vector<vm_page*> pages;
-  while (uvmexp.free > 0) pages.push_back(uvm_pagealloc(nullptr, 0, nullptr, 0));
+  while (uvmexp.free > 0)
+    pages.push_back(uvm_pagealloc(nullptr, 0, nullptr, 0));
   return pages;
 }
 
@@ -76,7 +77,8 @@ TEST_F(AmapSwapoffTest, SwapOff_SlotsInRange_PagedInAndReleased) {
 // i++): the anon at am_slots[0] is not looked at again, and keeps its
 // slot.  (So does NetBSD's code; uvm_swapoff retries while the slots in
 // use decrease.)  A second walk brings it in.
-TEST_F(AmapSwapoffTest, SwapOff_PageinWaits_RescanSkipsFirstSlotSecondWalkGetsIt) {
+TEST_F(AmapSwapoffTest,
+       SwapOff_PageinWaits_RescanSkipsFirstSlotSecondWalkGetsIt) {
   vm_amap* a = amap_alloc(2 * kPage, 0, 0);
   vm_aref aref{0, a};
   vm_anon* anon = AddAnon(&aref, 1, 7);

@@ -77,7 +77,8 @@ class Slow_PagingSoakTest : public ::testing::Test {
     if (slot_on_[first] != want_on) return {0, 0};
     int end = first;
     const int len = 1 + static_cast<int>(Below(64));
-    while (end <= kSlots && end - first < len && slot_on_[end] == want_on) end++;
+    while (end <= kSlots && end - first < len && slot_on_[end] == want_on)
+      end++;
     return {first, end};
   }
 
@@ -101,8 +102,8 @@ class Slow_PagingSoakTest : public ::testing::Test {
       (shared ? shared_[page] : p.priv[page]) = seed;
     } else if (op < 65) {  // read a page
       const bool shared = Below(4) == 0;
-      CheckPage(p, static_cast<int>(Below(shared ? kShared : kPrivate)),
-                shared, step);
+      CheckPage(p, static_cast<int>(Below(shared ? kShared : kPrivate)), shared,
+                step);
     } else if (op < 70) {  // fork
       if (procs_.size() >= kMaxProcs) return;
       absl::StatusOr<Process> child = p.process.Fork();
@@ -160,10 +161,13 @@ TEST_F(Slow_PagingSoakTest, PressureSwapOffAndFork_NoByteLost) {
   rng_.seed(seed_);
 
   Process first = *machine_->Spawn();
-  ASSERT_TRUE(first.Mmap(kPrivate * kPage, kReadWrite,
-                         {.fixed_address = kPrivVa}).ok());
-  ASSERT_TRUE(first.Mmap(kShared * kPage, kReadWrite,
-                         {.shared = true, .fixed_address = kSharedVa}).ok());
+  ASSERT_TRUE(
+      first.Mmap(kPrivate * kPage, kReadWrite, {.fixed_address = kPrivVa})
+          .ok());
+  ASSERT_TRUE(first
+                  .Mmap(kShared * kPage, kReadWrite,
+                        {.shared = true, .fixed_address = kSharedVa})
+                  .ok());
   procs_.push_back(Proc{std::move(first), std::vector<int>(kPrivate, 0)});
 
   constexpr int kSteps = 60000;

@@ -37,11 +37,12 @@ class PdaemonTest : public VmTest {
   static ::testing::AssertionResult Holds(vmspace* vm, vaddr_t va, int seed) {
     std::string s;
     if (Read(vm, va, PAGE_SIZE, &s) != 0)
-      return ::testing::AssertionFailure() << "read fault at " << std::hex << va;
+      return ::testing::AssertionFailure()
+             << "read fault at " << std::hex << va;
     if (s != Pattern(seed))
-      return ::testing::AssertionFailure() << "page at " << std::hex << va
-                                           << " differs from pattern "
-                                           << std::dec << seed;
+      return ::testing::AssertionFailure()
+             << "page at " << std::hex << va << " differs from pattern "
+             << std::dec << seed;
     return ::testing::AssertionSuccess();
   }
   static int PageOutAnon(vm_anon* anon) {
@@ -121,7 +122,8 @@ TEST_F(PdaemonTest, Run_PagesOutOldestAndFaultPagesBackIn) {
     // the first pages faulted in are the oldest on the active queue
     EXPECT_EQ(anon->an_page == nullptr, i < 4) << i;
     EXPECT_EQ(anon->an_swslot != 0, i < 4) << i;
-    if (i < 4) EXPECT_EQ(mmu::MappedPage(vm->vm_map.pmap, va + i * kPg), nullptr);
+    if (i < 4)
+      EXPECT_EQ(mmu::MappedPage(vm->vm_map.pmap, va + i * kPg), nullptr);
   }
   for (int i = 0; i < 10; i++) EXPECT_TRUE(Holds(vm, va + i * kPg, i));
   EXPECT_EQ(uvmexp.pgswapin, 4);
@@ -248,7 +250,8 @@ TEST_F(PdaemonTest, Pressure_WiredPagesAreNeverPagedOut) {
     EXPECT_EQ(anon->an_swslot, 0);
   }
   for (int i = 0; i < 16; i++) EXPECT_TRUE(Holds(vm, wired + i * kPg, 100 + i));
-  for (int i = 0; i < 3 * kMemPages; i++) EXPECT_TRUE(Holds(vm, va + i * kPg, i));
+  for (int i = 0; i < 3 * kMemPages; i++)
+    EXPECT_TRUE(Holds(vm, va + i * kPg, i));
   ExpectSwapAccounting({vm});
 }
 
@@ -259,9 +262,8 @@ TEST_F(PdaemonTest, Pressure_ForkCowAndSharedAmaps_EveryByteComesBack) {
   constexpr int kPrivate = 48, kShared = 24;
   vmspace* a = NewSpace();
   const vaddr_t priv = Map(a, 0, kPrivate);
-  const vaddr_t shared =
-      Map(a, 0, kShared, UVM_FLAG_SHAREDANON, VM_PROT_READ | VM_PROT_WRITE,
-          MAP_INHERIT_SHARE);
+  const vaddr_t shared = Map(a, 0, kShared, UVM_FLAG_SHAREDANON,
+                             VM_PROT_READ | VM_PROT_WRITE, MAP_INHERIT_SHARE);
   for (int i = 0; i < kPrivate; i++) Fill(a, priv + i * kPg, i);
   for (int i = 0; i < kShared; i++) Fill(a, shared + i * kPg, 1000 + i);
   vmspace* b = Fork(a);
@@ -282,7 +284,8 @@ TEST_F(PdaemonTest, Pressure_ForkCowAndSharedAmaps_EveryByteComesBack) {
       EXPECT_TRUE(Holds(c, priv + i * kPg, i % 3 == 0 ? 3000 + i : i));
     }
     for (int i = 0; i < kShared; i++)
-      for (vmspace* vm : {a, b, c}) EXPECT_TRUE(Holds(vm, shared + i * kPg, 4000 + i));
+      for (vmspace* vm : {a, b, c})
+        EXPECT_TRUE(Holds(vm, shared + i * kPg, 4000 + i));
   };
   expect_all();
   EXPECT_GT(uvmexp.pgswapin, 0);
@@ -371,7 +374,8 @@ TEST_F(PdaemonSmallSwapTest, SlotsHeldByResidentPages_AreTakenBack) {
   vmspace* vm = NewSpace();
   const vaddr_t va = Map(vm, 0, 16);
   for (int i = 0; i < 16; i++) Fill(vm, va + i * kPg, i);
-  for (int i = 0; i < 8; i++) ASSERT_EQ(PageOutAnon(AnonAt(vm, va + i * kPg)), 0);
+  for (int i = 0; i < 8; i++)
+    ASSERT_EQ(PageOutAnon(AnonAt(vm, va + i * kPg)), 0);
   for (int i = 0; i < 8; i++) EXPECT_TRUE(Holds(vm, va + i * kPg, i));
   ASSERT_EQ(uvm_swap_inuse(), 8);
   ASSERT_EQ(uvmexp.swpgonly, 0);
@@ -383,7 +387,8 @@ TEST_F(PdaemonSmallSwapTest, SlotsHeldByResidentPages_AreTakenBack) {
   EXPECT_EQ(uvm_pageout_run(4), 4);
   EXPECT_EQ(uvm_swap_inuse(), 8);
   EXPECT_EQ(uvmexp.swpgonly, 4);
-  for (int i = 0; i < 16; i++) EXPECT_TRUE(Holds(vm, va + i * kPg, i < 8 ? 50 + i : i));
+  for (int i = 0; i < 16; i++)
+    EXPECT_TRUE(Holds(vm, va + i * kPg, i < 8 ? 50 + i : i));
   ExpectSwapAccounting({vm});
 }
 

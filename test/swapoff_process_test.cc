@@ -131,7 +131,8 @@ class SwapOffProcessTest : public ::testing::Test {
   std::vector<int> shared_seeds_;
 };
 
-TEST_F(SwapOffProcessTest, SwapOff_ManyProcessesUnderPressure_NoByteLostAllSlotsFreed) {
+TEST_F(SwapOffProcessTest,
+       SwapOff_ManyProcessesUnderPressure_NoByteLostAllSlotsFreed) {
   Populate();
   MemoryStats st = machine_->Stats();
   EXPECT_GT(st.page_outs, 200);
@@ -192,7 +193,8 @@ TEST_F(PagingApiTest, Misuse_ReturnsErrors) {
             absl::StatusCode::kInvalidArgument);
   EXPECT_EQ(machine_->SwapOff(0, 5).code(), absl::StatusCode::kInvalidArgument);
   EXPECT_EQ(machine_->SwapOff(5, 5).code(), absl::StatusCode::kInvalidArgument);
-  EXPECT_EQ(machine_->SwapOff(1, 66).code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(machine_->SwapOff(1, 66).code(),
+            absl::StatusCode::kInvalidArgument);
   ASSERT_TRUE(machine_->SwapOff(1, 65).ok());
   EXPECT_EQ(machine_->SwapOff(5, 15).code(),
             absl::StatusCode::kFailedPrecondition);
@@ -243,7 +245,9 @@ TEST_F(PagingApiTest, RelieveMemoryPressure_FreesUpToTheTarget) {
 }
 
 TEST(PagingConfigTest, FreeTargets_FromConfig) {
-  Machine machine({.physical_pages = 128, .swap_slots = 16, .free_min = 10,
+  Machine machine({.physical_pages = 128,
+                   .swap_slots = 16,
+                   .free_min = 10,
                    .free_target = 20});
   const MemoryStats st = machine.Stats();
   EXPECT_EQ(st.free_min, 10);
