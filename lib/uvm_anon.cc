@@ -134,7 +134,7 @@ uvm_anfree(struct vm_anon *anon)
 	}
 
 	if (pg == NULL && anon->an_swslot > 0) {
-		/* this page is no longer only in swap. */
+		/* its data was only in swap: not any more */
 		KASSERT(uvmexp.swpgonly > 0);
 		uvmexp.swpgonly--;
 	}
@@ -204,11 +204,6 @@ uvm_anon_pagein(struct vm_anon *anon)
 
 	error = uvmfault_anonget(NULL, NULL, anon);
 
-	/*
-	 * if we were in_swap, uvmfault_anonget() got the page (with the
-	 * anon still locked) or unlocked it.
-	 */
-
 	switch (error) {
 	case 0:
 		break;
@@ -229,8 +224,8 @@ uvm_anon_pagein(struct vm_anon *anon)
 	}
 
 	/*
-	 * ok, we've got the page now.
-	 * mark it as dirty, clear its swslot and un-busy it.
+	 * resident (anon still locked).  the slot goes away: the page is
+	 * now the only copy, so it is dirty.
 	 */
 
 	pg = anon->an_page;
@@ -241,18 +236,14 @@ uvm_anon_pagein(struct vm_anon *anon)
 	pg->flags &= ~(PG_CLEAN);
 
 	/*
-	 * deactivate the page (to put it on a page queue)
+	 * nobody asked for this page: put it where the page daemon looks
+	 * first.
 	 */
 
 	mutex_enter(&uvm_pageqlock);
 	if (pg->wire_count == 0)
 		uvm_pagedeactivate(pg);
 	mutex_exit(&uvm_pageqlock);
-
-	/*
-	 * unlock the anon and we're done.
-	 */
-
 	mutex_exit(&anon->an_lock);
 	UVMHIST_LOG(maphist, "<- anon %p page %p", anon, pg, 0, 0);
 	return false;

@@ -116,18 +116,14 @@ uvmfault_unlockall(struct uvm_faultinfo *ufi, struct vm_amap *amap,
 }
 
 /*
- * uvmfault_anonget: get data in an anon into a non-busy, non-released
- * page in that anon.
+ * uvmfault_anonget: make the anon's data resident in an unbusy page of
+ * the anon.
  *
- * => maps, amap, and anon locked by caller.
- * => if we fail (result != 0) we unlock everything.
- * => if we are successful, we return with everything still locked.
- * => we don't move the page on the queues [gets moved later]
- * => if we allocate a new page [we_own], it gets put on the queues.
- *    either way, the result is that the page is on the queues at return
- *    time
- * => for pages which are on loan from a uvm_object (and thus are not
- *    owned by the anon): there are no loans on this machine.
+ * => the caller holds the anon, and the maps and the amap if any.
+ * => 0: the page is resident and unbusy, and every lock is still held;
+ *    a page read back from swap is on the active queue.
+ * => ERESTART or ENOMEM: every lock was released.
+ * => loans do not exist on this machine.
  *
  * the kernel reads the page with asynchronous I/O and relocks the maps
  * afterwards (ERESTART if they changed meanwhile); the swap device here
@@ -151,7 +147,7 @@ uvmfault_anonget(struct uvm_faultinfo *ufi, struct vm_amap *amap,
 	pg = anon->an_page;
 
 	/*
-	 * page there?   make sure it is not busy/released.
+	 * resident: usable unless someone has it busy.
 	 */
 
 	if (pg != NULL) {
@@ -162,8 +158,8 @@ uvmfault_anonget(struct uvm_faultinfo *ufi, struct vm_amap *amap,
 		}
 
 		/*
-		 * someone owns the page: wait for them and restart.  the
-		 * anon's lock is the interlock of the sleep.
+		 * busy: sleep until the owner unbusies it (the anon lock
+		 * is the interlock), then the caller starts over.
 		 */
 
 		pg->flags |= PG_WANTED;
@@ -175,12 +171,12 @@ uvmfault_anonget(struct uvm_faultinfo *ufi, struct vm_amap *amap,
 	}
 
 	/*
-	 * no page, we must try and bring it in.
+	 * not resident: read it back from its swap slot.
 	 */
 
 	KASSERT(anon->an_swslot != 0);
 	pg = uvm_pagealloc(NULL, 0, anon, 0);
-	if (pg == NULL) {		/* out of RAM.  */
+	if (pg == NULL) {
 		uvmfault_unlockall(ufi, amap, anon);
 		uvmexp.fltnoram++;
 		UVMHIST_LOG(maphist, "  noram -- UVM_WAIT",0,0,0,0);
@@ -204,8 +200,7 @@ uvmfault_anonget(struct uvm_faultinfo *ufi, struct vm_amap *amap,
 	pmap_clear_modify(pg);
 
 	/*
-	 * we got the page!  clear the fake flag (indicates valid data now
-	 * in page) and activate it.
+	 * the data is valid now: queue the page and release it.
 	 */
 
 	mutex_enter(&uvm_pageqlock);

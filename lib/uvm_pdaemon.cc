@@ -44,7 +44,7 @@
 #define UVMPD_NPASSES		4
 
 /*
- * uvmpd_tune: tune paging parameters
+ * uvmpd_tune: set the free-page thresholds of the page daemon.
  *
  * => freemin and freetarg of 0 are set from the memory size, as the
  *    kernel does (a twentieth of memory, between 16 KiB and 256 KiB,
@@ -93,9 +93,8 @@ uvm_pageout_needed(void)
 }
 
 /*
- * uvm_reclaimable: decide whether to wait for pagedaemon.
+ * uvm_reclaimable: could uvm_wait() bring free memory back?
  *
- * => return true if it seems to be worth to do uvm_wait.
  * => the kernel asks whether swap is full (file pages, which could be
  *    reclaimed anyway, do not exist here).  in addition:
  *	- a page is free: the allocation was made to fail (failure
@@ -113,18 +112,14 @@ uvm_reclaimable(void)
 	if (uvmexp.active + uvmexp.inactive == 0)
 		return false;
 
-	/*
-	 * if swap is not full, no problem.
-	 */
-
 	return !uvm_swapisfull();
 }
 
 /*
- * uvmpd_dropswap: free any swap allocated to this page.
+ * uvmpd_dropswap: release the swap slot of a resident anon page (its
+ * copy there is about to be stale, or the slot is wanted elsewhere).
  *
- * => called with owner locked.
- * => return true if a page had an associated slot.
+ * => the anon is locked.  true if there was a slot.
  */
 
 static bool
@@ -164,9 +159,8 @@ uvmpd_pageout_page(struct vm_page *pg)
 	KASSERT(pg->wire_count == 0 && pg->loan_count == 0);
 
 	/*
-	 * remove all the permissions from the page so we can sync the
-	 * modified info without any race conditions.  if the page is
-	 * clean we can free it now.
+	 * unmap the page everywhere first: nobody can write it after we
+	 * have looked at its modified bit.  a clean page can go at once.
 	 */
 
 	pmap_page_protect(pg, VM_PROT_NONE);
@@ -184,23 +178,19 @@ uvmpd_pageout_page(struct vm_page *pg)
 			    "but has no swap slot", anon, pg);
 		uvm_pagefree(pg);
 		uvmexp.pdfreed++;
-		uvmexp.swpgonly++;	/* this page is now only in swap */
+		uvmexp.swpgonly++;	/* its data is only in the slot now */
 		UVMHIST_LOG(pdhist, "  freed clean page of anon %p (slot %d)",
 		    anon, anon->an_swslot, 0, 0);
 		return 0;
 	}
 
 	/*
-	 * free any swap space allocated to the page since we'll have to
-	 * write it again with its new data.
+	 * dirty: an old slot holds stale data; give it up and write the
+	 * page to a new one.  without a slot the page goes back to the
+	 * active queue, to come round again later.
 	 */
 
 	uvmpd_dropswap(pg);
-
-	/*
-	 * if swap is full reactivate this page so that we eventually
-	 * cycle all pages through the inactive queue.
-	 */
 
 	nslots = 1;
 	slot = uvm_swapisfull() ? 0 : uvm_swap_alloc(&nslots, false);
@@ -281,8 +271,8 @@ uvmpd_scan_inactive(int target)
 		}
 
 		/*
-		 * move referenced pages back to active queue and skip to
-		 * next page.
+		 * used since it was deactivated: back to the active queue
+		 * (the second chance).
 		 */
 
 		if (pmap_is_referenced(pg)) {
@@ -330,8 +320,7 @@ uvmpd_balancequeue(int want, int swap_shortage)
 			continue;
 
 		/*
-		 * if there's a shortage of swap slots, try to free the
-		 * one of this page.
+		 * slots short: take this page's (the page becomes dirty).
 		 */
 
 		if (swap_shortage > 0 && (pg->flags & PG_BUSY) == 0 &&
@@ -377,8 +366,9 @@ uvm_pageout_run(int target)
 			break;
 
 		/*
-		 * detect if we're not going to be able to page anything
-		 * out until we free some swap resources from active pages.
+		 * every slot is allocated although swap is not full: some
+		 * are held by resident pages; take them back so that there
+		 * is somewhere to write to.
 		 */
 
 		swap_shortage = 0;

@@ -281,15 +281,11 @@ uvm_swap_inuse(void)
 }
 
 /*
- * uvm_swapisfull: return true if most of available swap is allocated
- * and in use.  we don't count some small portion as it may be inaccessible
- * to us at any given moment, for example if there is lock contention or if
- * pages are busy.
+ * uvm_swapisfull: is there no room left in swap?
  *
- * => here: every available slot holds a page that is only in swap (the
- *    kernel's definition, without the margin: nothing is inaccessible
- *    on this machine).  slots held by resident pages (kept since a
- *    page-in) do not count: the page daemon can take them back.
+ * => as the kernel decides it: every available slot holds data that is
+ *    only in swap (swpgonly >= swpgavail).  slots held by resident
+ *    pages do not count: the page daemon can take them back.
  */
 
 bool
@@ -395,9 +391,8 @@ uvm_swapoff(int startslot, int endslot)
 	    endslot - 1, uvm_swap_rangeinuse(startslot, endslot), 0);
 
 	/*
-	 * the idea is to find all the pages that are paged out to this
-	 * range, and page them all in.  anons are the only swap-backed
-	 * memory on this machine.
+	 * bring back every page that lives in the range.  only anons are
+	 * backed by swap here (there are no aobjs).
 	 */
 
 	inuse = uvm_swap_rangeinuse(startslot, endslot);
