@@ -31,6 +31,12 @@
 /* a freed slot's contents, so that reads of stale slots show */
 #define SWAP_POISON	0xd5
 
+/*
+ * walks of amap_swap_off() in a row by uvm_swapoff() that only waited
+ * for memory before it gives up with EBUSY.
+ */
+#define UVM_SWAPOFF_MAXSTUCK	16
+
 static kmutex_t uvm_swap_data_lock;	/* protects everything below */
 static bool uvm_swap_configured;	/* device exists */
 static int uvm_swap_nslots;		/* slots on the device */
@@ -365,7 +371,9 @@ uvm_swap_rangeok(int startslot, int endslot)
  * => amap_swap_off() is called again while it makes progress: after a
  *    page-in that had to wait for memory it rescans the amap from its
  *    second anon (i = 0, then i++), so the first one can be left in
- *    swap (the kernel would fail with EBUSY).  see docs/paging.md.
+ *    swap (the kernel would fail with EBUSY).  a walk whose only effect
+ *    was such a wait counts as progress, a few times in a row at most.
+ *    see docs/paging.md.
  * => on success the slots are no longer part of swap (swpages shrinks)
  *    until uvm_swapon() of them.
  * => EINVAL for a range outside the device, ENXIO if a slot in it is
@@ -378,7 +386,7 @@ uvm_swap_rangeok(int startslot, int endslot)
 int
 uvm_swapoff(int startslot, int endslot)
 {
-	int error, npages, inuse, left;
+	int error, npages, inuse, left, noram, stuck;
 	UVMHIST_FUNC("uvm_swapoff"); UVMHIST_CALLED(pdhist);
 
 	if (!uvm_swap_rangeok(startslot, endslot))
@@ -396,7 +404,9 @@ uvm_swapoff(int startslot, int endslot)
 	 */
 
 	inuse = uvm_swap_rangeinuse(startslot, endslot);
+	stuck = 0;
 	for (;;) {
+		noram = uvmexp.fltnoram;
 		if (amap_swap_off(startslot, endslot)) {
 			error = ENOMEM;
 			break;
@@ -404,7 +414,17 @@ uvm_swapoff(int startslot, int endslot)
 		left = uvm_swap_rangeinuse(startslot, endslot);
 		if (left == 0)
 			break;
-		if (left >= inuse) {
+
+		/*
+		 * go again if the walk paged something in, or had to wait
+		 * for memory (the anon it waited for may have been skipped);
+		 * give up after walks that did neither, or only waited.
+		 */
+
+		if (left < inuse)
+			stuck = 0;
+		else if (uvmexp.fltnoram == noram ||
+		    ++stuck >= UVM_SWAPOFF_MAXSTUCK) {
 			error = EBUSY;
 			break;
 		}

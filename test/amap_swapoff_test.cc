@@ -130,6 +130,26 @@ TEST_F(AmapSwapoffTest, UvmSwapoff_PageinWaits_RetriesAndEmptiesTheRange) {
   amap_unref(a, 0, 3, true);
 }
 
+// The only anon in the range waits for memory and is skipped: the walk
+// made no progress, but it waited, so uvm_swapoff walks again.
+TEST_F(AmapSwapoffTest, UvmSwapoff_OnlyAnonWaits_WalksAgainAndEmptiesRange) {
+  vm_amap* a = amap_alloc(2 * kPage, 0, 0);
+  vm_aref aref{0, a};
+  vm_anon* anon = AddAnon(&aref, 1, 8);
+  const int slot = SwapOut(anon, /*evict=*/true);
+  {
+    FailurePlan plan;
+    plan.fail_nth = 1;
+    ScopedFailurePlan scoped(plan);
+    EXPECT_EQ(uvm_swapoff(slot, slot + 1), 0);
+    EXPECT_EQ(scoped.failures_injected(), 1u);
+  }
+  EXPECT_EQ(anon->an_swslot, 0);
+  EXPECT_EQ(AnonTag(anon), 8);
+  EXPECT_EQ(uvm_swapon(slot, slot + 1), 0);
+  amap_unref(a, 0, 2, true);
+}
+
 // An anon outside every amap keeps its slot: EBUSY, the slots stay on.
 TEST_F(AmapSwapoffTest, UvmSwapoff_SlotHeldOutsideAmaps_EbusyAndSlotsBackOn) {
   vm_anon* loose = NewAnon(9);

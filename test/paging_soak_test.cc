@@ -40,7 +40,11 @@ std::string Pattern(int seed) {
 struct Proc {
   Process process;
   std::vector<int> priv;  // seed of each private page
+  int wired_first = 0;    // a wired range of private pages (mlock)
+  int wired_len = 0;
 };
+
+constexpr int kMaxWired = 24;  // pages wired at once, all processes
 
 class Slow_PagingSoakTest : public ::testing::Test {
  protected:
@@ -68,6 +72,15 @@ class Slow_PagingSoakTest : public ::testing::Test {
       for (int i = 0; i < kPrivate; i++) CheckPage(p, i, false, step);
       for (int i = 0; i < kShared; i++) CheckPage(p, i, true, step);
     }
+    // wiring breaks copy-on-write sharing: each wired page is a page of
+    // its own, and none was paged out
+    ASSERT_EQ(machine_->Stats().wired, Wired()) << "step " << step;
+  }
+
+  int Wired() const {
+    int n = 0;
+    for (const Proc& p : procs_) n += p.wired_len;
+    return n;
   }
 
   // A random run of slots that are all on (want_on) or all off, or
@@ -109,17 +122,36 @@ class Slow_PagingSoakTest : public ::testing::Test {
       absl::StatusOr<Process> child = p.process.Fork();
       ASSERT_TRUE(child.ok()) << child.status();
       std::vector<int> priv = p.priv;
-      procs_.push_back(Proc{std::move(*child), std::move(priv)});
+      procs_.push_back(Proc{std::move(*child), std::move(priv)});  // unwired
       forks_++;
     } else if (op < 74) {  // exit
       if (procs_.size() <= 1) return;
       const size_t k = Below(procs_.size());
-      ASSERT_TRUE(procs_[k].process.Exit().ok());
+      ASSERT_TRUE(procs_[k].process.Exit().ok());  // unwires
       procs_.erase(procs_.begin() + static_cast<long>(k));
-    } else if (op < 80) {  // page out a range of one process
+    } else if (op < 78) {  // page out a range of one process
       const int first = static_cast<int>(Below(kPrivate));
       const int len = 1 + static_cast<int>(Below(kPrivate - first));
       ASSERT_TRUE(p.process.PageOut(kPrivVa + first * kPage, len * kPage).ok());
+    } else if (op < 80) {  // wire or unwire a range
+      if (p.wired_len > 0) {
+        ASSERT_TRUE(
+            p.process
+                .Unwire(kPrivVa + p.wired_first * kPage, p.wired_len * kPage)
+                .ok());
+        p.wired_len = 0;
+        return;
+      }
+      const int len = 1 + static_cast<int>(Below(8));
+      if (Wired() + len > kMaxWired) return;
+      const int first = static_cast<int>(Below(kPrivate - len + 1));
+      const uint64_t va = kPrivVa + first * kPage;
+      const absl::Status s = p.process.Wire(va, len * kPage);
+      ASSERT_TRUE(s.ok()) << s << " step " << step << " seed " << seed_;
+      p.wired_first = first;
+      p.wired_len = len;
+      // wired pages stay
+      ASSERT_EQ(*p.process.PageOut(va, len * kPage), 0) << "step " << step;
     } else if (op < 84) {  // memory pressure
       machine_->RelieveMemoryPressure();
       ASSERT_TRUE(machine_->PageOut(static_cast<int>(Below(32))).ok());
