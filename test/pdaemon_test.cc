@@ -331,6 +331,40 @@ TEST_F(PdaemonTest, Pressure_ForkOfWiredMemory_CowNowWaitsAndRestarts) {
   EXPECT_TRUE(AllAmapsConsistent());
 }
 
+// When the wired pages leave the copies as the only pageable pages, the
+// page-out run by amap_cow_now's uvm_wait pages out copies it has made
+// already; the restarted loop finds them with one reference and no page
+// ("the new page might even have been paged out") and moves on.
+TEST_F(PdaemonTest, Pressure_ForkOfWiredMemory_CopiesPagedOutBeforeRestart) {
+  constexpr int kWired = 40;
+  vmspace* p = NewSpace();
+  const vaddr_t wired = Map(p, 0, kWired);
+  for (int i = 0; i < kWired; i++) Fill(p, wired + i * kPg, i);
+  ASSERT_EQ(uvm_map_pageable(&p->vm_map, wired, wired + kWired * kPg, false),
+            0);
+  ASSERT_EQ(uvmexp.active + uvmexp.inactive, 0);
+  ASSERT_LT(uvmexp.free, kWired);
+
+  vmspace* child = Fork(p);
+  int paged_out = 0;
+  for (int i = 0; i < kWired; i++) {
+    vm_anon* ca = AnonAt(child, wired + i * kPg);
+    ASSERT_NE(ca, AnonAt(p, wired + i * kPg));
+    EXPECT_EQ(ca->an_ref, 1);
+    if (ca->an_page == nullptr) {
+      EXPECT_NE(ca->an_swslot, 0);
+      paged_out++;
+    }
+  }
+  EXPECT_GT(paged_out, 0);
+  for (int i = 0; i < kWired; i++) {
+    EXPECT_TRUE(Holds(p, wired + i * kPg, i));
+    EXPECT_TRUE(Holds(child, wired + i * kPg, i));
+  }
+  EXPECT_EQ(uvmexp.wired, kWired);
+  EXPECT_TRUE(AllAmapsConsistent());
+}
+
 // With swap full, the daemon skips dirty pages (reactivating them) and
 // a fault that finds no memory fails with ENOMEM; nothing is lost.
 class PdaemonSmallSwapTest : public PdaemonTest {
