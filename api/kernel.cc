@@ -23,6 +23,10 @@ Kernel::Kernel(const KernelConfig& config) {
   booted = true;
   Trace::SetCapacity(config.trace_records);
   uvm_page_init(config.physical_pages);
+  if (config.free_min != 0 || config.free_target != 0) {
+    uvmpd_tune(static_cast<int>(config.free_min),
+               static_cast<int>(config.free_target));
+  }
   mmu::Init({.max_pmaps = config.max_processes,
              .host_mapping_budget = config.host_mapping_budget,
              .sparse_windows = config.sparse_windows});

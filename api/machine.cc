@@ -14,6 +14,8 @@ KernelConfig KernelConfigFor(const MachineConfig& c) {
   k.trace_records = c.trace_records;
   k.host_mapping_budget = c.host_mapping_budget;
   k.max_processes = c.max_processes;
+  k.free_min = c.free_min;
+  k.free_target = c.free_target;
   return k;
 }
 

@@ -133,6 +133,12 @@ uvm_anfree(struct vm_anon *anon)
 		    "freed now!", anon, pg, 0, 0);
 	}
 
+	if (pg == NULL && anon->an_swslot > 0) {
+		/* its data was only in swap: not any more */
+		KASSERT(uvmexp.swpgonly > 0);
+		uvmexp.swpgonly--;
+	}
+
 	/*
 	 * free any swap resources.
 	 */
@@ -180,70 +186,49 @@ uvm_anon_dropswap(struct vm_anon *anon)
  *
  * => anon must be locked, and is unlocked upon return.
  * => returns true if pagein was aborted due to lack of memory.
- *
- * the kernel brings the page in with uvmfault_anonget(); here the
- * equivalent steps are done directly against the in-memory swap device:
- * allocate a page, read the slot into it, activate it and unbusy it.
- * then, as in the kernel, the swap slot is dropped, the page is marked
- * dirty (its only copy is now in memory) and deactivated.
+ * => a false return does not mean the page is in: if we had to wait for
+ *    memory (uvm_wait, which runs the page daemon), we return false with
+ *    the anon unchanged and the caller (amap_swap_off) looks again.
  */
 
 bool
 uvm_anon_pagein(struct vm_anon *anon)
 {
 	struct vm_page *pg;
+	int error;
 	UVMHIST_FUNC("uvm_anon_pagein"); UVMHIST_CALLED(maphist);
 
 	/* locked: anon */
 	KASSERT(mutex_owned(&anon->an_lock));
 	KASSERT(anon->an_page != NULL || anon->an_swslot != 0);
 
-	pg = anon->an_page;
-	if (pg == NULL) {
+	error = uvmfault_anonget(NULL, NULL, anon);
+
+	switch (error) {
+	case 0:
+		break;
+
+	case ERESTART:
 
 		/*
-		 * no page, we must try and bring it in.
+		 * we waited for memory or for a busy page: the anon is
+		 * unlocked.  the caller looks again.
 		 */
 
-		pg = uvm_pagealloc(NULL, 0, anon, 0);
-		if (pg == NULL) {		/* out of RAM.  */
-			mutex_exit(&anon->an_lock);
-			UVMHIST_LOG(maphist, "<- no RAM for anon %p",
-			    anon, 0, 0, 0);
-			return true;
-		}
-		uvm_swap_get(anon->an_swslot, uvm_pagedata(pg));
-		uvmexp.pgswapin++;
+		UVMHIST_LOG(maphist, "<- anon %p: restart", anon, 0, 0, 0);
+		return false;
 
-		/*
-		 * we got the page!  clear the fake flag (indicates valid
-		 * data now in page) and activate it.
-		 */
-
-		mutex_enter(&uvm_pageqlock);
-		uvm_pageactivate(pg);
-		mutex_exit(&uvm_pageqlock);
-		pg->flags &= ~(PG_WANTED|PG_BUSY|PG_FAKE);
-		UVM_PAGE_OWN(pg, NULL);
-	} else if (pg->flags & PG_BUSY) {
-
-		/*
-		 * the page is resident but busy: the kernel sleeps until
-		 * its owner is done with it, then looks again.  on this
-		 * machine that sleep cannot end (see uvm_unlock_and_wait).
-		 */
-
-		pg->flags |= PG_WANTED;
-		UVM_UNLOCK_AND_WAIT(pg, &anon->an_lock, false, "anonget2", 0);
-		/* NOTREACHED until the scheduler issue (issue 4) */
+	default:
+		UVMHIST_LOG(maphist, "<- no RAM for anon %p", anon, 0, 0, 0);
 		return true;
 	}
 
 	/*
-	 * ok, we've got the page now.
-	 * mark it as dirty, clear its swslot and un-busy it.
+	 * resident (anon still locked).  the slot goes away: the page is
+	 * now the only copy, so it is dirty.
 	 */
 
+	pg = anon->an_page;
 	KASSERT(pg->uanon == anon && pg->uobject == NULL);
 	if (anon->an_swslot > 0)
 		uvm_swap_free(anon->an_swslot, 1);
@@ -251,18 +236,14 @@ uvm_anon_pagein(struct vm_anon *anon)
 	pg->flags &= ~(PG_CLEAN);
 
 	/*
-	 * deactivate the page (to put it on a page queue)
+	 * nobody asked for this page: put it where the page daemon looks
+	 * first.
 	 */
 
 	mutex_enter(&uvm_pageqlock);
 	if (pg->wire_count == 0)
 		uvm_pagedeactivate(pg);
 	mutex_exit(&uvm_pageqlock);
-
-	/*
-	 * unlock the anon and we're done.
-	 */
-
 	mutex_exit(&anon->an_lock);
 	UVMHIST_LOG(maphist, "<- anon %p page %p", anon, pg, 0, 0);
 	return false;

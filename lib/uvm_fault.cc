@@ -34,10 +34,6 @@
 
 #include <uvm/uvm.h>
 
-#ifndef ERESTART
-#define ERESTART	(-1)	/* restart the fault */
-#endif
-
 /*
  * fault_flag values (the kernel's uvm_fault.h): uvm_fault_wire's
  * faults wire the page, and check the access against the entry's
@@ -101,6 +97,7 @@ uvmfault_unlockmaps(struct uvm_faultinfo *ufi)
  * uvmfault_unlockall: unlock everything passed in.
  *
  * => maps must be read-locked (not write-locked).
+ * => ufi may be NULL (uvm_anon_pagein has no maps locked).
  */
 
 static void
@@ -112,25 +109,106 @@ uvmfault_unlockall(struct uvm_faultinfo *ufi, struct vm_amap *amap,
 		mutex_exit(&anon->an_lock);
 	if (amap)
 		amap_unlock(amap);
-	uvmfault_unlockmaps(ufi);
+	if (ufi)
+		uvmfault_unlockmaps(ufi);
 }
 
 /*
- * uvmfault_reclaimable: is waiting for memory (uvm_wait) worthwhile?
+ * uvmfault_anonget: make the anon's data resident in an unbusy page of
+ * the anon.
  *
- * => the kernel's uvm_reclaimable() asks whether the page daemon could
- *    free pages (by paging anonymous memory out to swap).  there is no
- *    page daemon on this machine yet (issue 4): pages only come back
- *    while some are free (an allocation failure was injected, or was
- *    for something other than a page), and then uvm_wait() returns at
- *    once for a retry.  with no free page, the fault fails with ENOMEM.
+ * => the caller holds the anon, and the maps and the amap if any.
+ * => 0: the page is resident and unbusy, and every lock is still held;
+ *    a page read back from swap is on the active queue.
+ * => ERESTART or ENOMEM: every lock was released.
+ * => loans do not exist on this machine.
+ *
+ * the kernel reads the page with asynchronous I/O and relocks the maps
+ * afterwards (ERESTART if they changed meanwhile); the swap device here
+ * is memory, read synchronously with everything held.  as in the
+ * kernel, a page read back from swap keeps its swap slot and stays
+ * PG_CLEAN: the slot holds a valid copy until the page is modified
+ * (the page daemon then drops the slot; see uvmpd_scan_inactive) or
+ * wired (uvm_fault drops it) or the anon is freed.
  */
 
-static inline bool
-uvmfault_reclaimable(void)
+int
+uvmfault_anonget(struct uvm_faultinfo *ufi, struct vm_amap *amap,
+    struct vm_anon *anon)
 {
+	struct vm_page *pg;
+	UVMHIST_FUNC("uvmfault_anonget"); UVMHIST_CALLED(maphist);
 
-	return uvmexp.free > 0;
+	KASSERT(mutex_owned(&anon->an_lock));
+	KASSERT(amap == NULL || mutex_owned(&amap->am_l));
+
+	pg = anon->an_page;
+
+	/*
+	 * resident: usable unless someone has it busy.
+	 */
+
+	if (pg != NULL) {
+		KASSERT(pg->uanon == anon && pg->loan_count == 0);
+		if ((pg->flags & PG_BUSY) == 0) {
+			UVMHIST_LOG(maphist, "<- OK",0,0,0,0);
+			return 0;
+		}
+
+		/*
+		 * busy: sleep until the owner unbusies it (the anon lock
+		 * is the interlock), then the caller starts over.
+		 */
+
+		pg->flags |= PG_WANTED;
+		uvmexp.fltpgwait++;
+		uvmfault_unlockall(ufi, amap, NULL);
+		UVMHIST_LOG(maphist, " waiting on busy page %p", pg, 0,0,0);
+		UVM_UNLOCK_AND_WAIT(pg, &anon->an_lock, false, "anonget2", 0);
+		return ERESTART;
+	}
+
+	/*
+	 * not resident: read it back from its swap slot.
+	 */
+
+	KASSERT(anon->an_swslot != 0);
+	pg = uvm_pagealloc(NULL, 0, anon, 0);
+	if (pg == NULL) {
+		uvmfault_unlockall(ufi, amap, anon);
+		uvmexp.fltnoram++;
+		UVMHIST_LOG(maphist, "  noram -- UVM_WAIT",0,0,0,0);
+		if (!uvm_reclaimable())
+			return ENOMEM;
+		uvm_wait("flt_noram1");
+		return ERESTART;
+	}
+
+	/*
+	 * read the page from its swap slot.  the page now holds the same
+	 * bytes as the slot: clean, with no modification noted (the frame
+	 * may carry a modified bit from its previous life).
+	 */
+
+	uvmexp.nswget++;
+	uvm_swap_get(anon->an_swslot, uvm_pagedata(pg));
+	uvmexp.pgswapin++;
+	KASSERT(uvmexp.swpgonly > 0);
+	uvmexp.swpgonly--;		/* no longer only in swap */
+	pmap_clear_modify(pg);
+
+	/*
+	 * the data is valid now: queue the page and release it.
+	 */
+
+	mutex_enter(&uvm_pageqlock);
+	uvm_pageactivate(pg);
+	mutex_exit(&uvm_pageqlock);
+	pg->flags &= ~(PG_WANTED|PG_BUSY|PG_FAKE);
+	UVM_PAGE_OWN(pg, NULL);
+	UVMHIST_LOG(maphist, "<- paged in anon %p from slot %d", anon,
+	    anon->an_swslot, 0, 0);
+	return 0;
 }
 
 /*
@@ -172,7 +250,7 @@ uvmfault_amapcopy(struct uvm_faultinfo *ufi)
 
 		if (UVM_ET_ISNEEDSCOPY(ufi->entry)) {
 			uvmfault_unlockmaps(ufi);
-			if (!uvmfault_reclaimable()) {
+			if (!uvm_reclaimable()) {
 				UVMHIST_LOG(maphist, "<- out of memory",
 				    0, 0, 0, 0);
 				return ENOMEM;
@@ -259,7 +337,7 @@ uvmfault_promote(struct uvm_faultinfo *ufi, struct vm_amap *amap,
 
 		/* unlock and fail ... */
 		uvmfault_unlockall(ufi, amap, oanon);
-		if (!uvmfault_reclaimable()) {
+		if (!uvm_reclaimable()) {
 			UVMHIST_LOG(maphist, "out of VM", 0,0,0,0);
 			error = ENOMEM;
 			goto done;
@@ -491,34 +569,29 @@ uvm_fault_internal(struct vm_map *orig_map, vaddr_t vaddr,
 	/* locked: maps(read), amap, anon */
 
 	/*
-	 * get the anon's page: the kernel's uvmfault_anonget().  a page
-	 * that is not resident is read back from swap by
-	 * uvm_anon_pagein(), synchronously; a busy page is waited for.
-	 * both unlock the anon; we relock it and carry on, or refault.
+	 * no matter if we have case 1A or case 1B we are going to need to
+	 * have the anon's memory resident.   ensure that now.
+	 */
+
+	/*
+	 * let uvmfault_anonget do the dirty work.
+	 * if it fails (!OK) it will unlock everything for us.
+	 * if it succeeds, locks are still valid and locked.
+	 * also, if it is OK, then the anon's page is on the queues.
 	 */
 
 	uvmexp.fltanget++;
-	if (anon->an_page == NULL || (anon->an_page->flags & PG_BUSY) != 0) {
-		const bool busy = anon->an_page != NULL;
+	error = uvmfault_anonget(&ufi, amap, anon);
+	switch (error) {
+	case 0:
+		break;
 
-		UVMHIST_LOG(maphist, "  anon %p: page %p (busy=%d), swslot %d",
-		    anon, anon->an_page, busy, anon->an_swslot);
-		if (uvm_anon_pagein(anon)) {
-			/* anon is unlocked */
-			uvmfault_unlockall(&ufi, amap, NULL);
-			if (busy)
-				goto ReFault;
-			if (!uvmfault_reclaimable()) {
-				UVMHIST_LOG(maphist,
-				    "<- out of RAM for page-in", 0,0,0,0);
-				error = ENOMEM;
-				goto done;
-			}
-			uvm_wait("flt_noram1");
-			goto ReFault;
-		}
-		mutex_enter(&anon->an_lock);
-		KASSERT(anon->an_page != NULL);
+	case ERESTART:
+		goto ReFault;
+
+	default:
+		UVMHIST_LOG(maphist, "<- out of RAM for page-in", 0,0,0,0);
+		goto done;
 	}
 	KASSERT(anon->an_page->uanon == anon);
 	KASSERT((anon->an_page->flags & (PG_BUSY|PG_RELEASED)) == 0);
@@ -610,7 +683,7 @@ uvm_fault_internal(struct vm_map *orig_map, vaddr_t vaddr,
 		if (anon != oanon)
 			mutex_exit(&anon->an_lock);
 		uvmfault_unlockall(&ufi, amap, oanon);
-		if (!uvmfault_reclaimable()) {
+		if (!uvm_reclaimable()) {
 			UVMHIST_LOG(maphist,
 			    "<- failed.  out of VM",0,0,0,0);
 			error = ENOMEM;
@@ -703,7 +776,7 @@ uvm_fault_internal(struct vm_map *orig_map, vaddr_t vaddr,
 		pg->flags &= ~(PG_BUSY|PG_FAKE|PG_WANTED);
 		UVM_PAGE_OWN(pg, NULL);
 		uvmfault_unlockall(&ufi, amap, anon);
-		if (!uvmfault_reclaimable()) {
+		if (!uvm_reclaimable()) {
 			UVMHIST_LOG(maphist,
 			    "<- failed.  out of VM",0,0,0,0);
 			error = ENOMEM;

@@ -10,10 +10,10 @@
  * physical arena (emu/arena.cc); this file threads the pages onto
  * Boost.Intrusive lists through pg->pageq, where the kernel uses TAILQs.
  *
- * There is no page daemon yet: uvm_wait() and uvm_unlock_and_wait() do
- * the simplest correct thing on a machine with a single LWP (see the
- * comments there); the scheduler issue (issue 4) replaces them with real
- * sleeps.
+ * The page daemon is uvm_pdaemon.cc.  On the machine with a single LWP,
+ * uvm_wait() runs it inline and uvm_unlock_and_wait() reports the
+ * deadlock that its sleep would be (see the comments there); the
+ * scheduler issue (issue 4) replaces them with real sleeps.
  */
 
 #include "opt_uvmhist.h"
@@ -127,12 +127,10 @@ uvm_page_init(size_t npages)
 	uvmexp.free = (int)npages;
 
 	/*
-	 * page daemon targets as uvmpd_tune() sets them (a twentieth of
-	 * memory, then a third more); nothing acts on them until the page
-	 * daemon exists (issue 4).
+	 * the page daemon's targets, from the memory size (the kernel's
+	 * boot calls uvmpd_tune() later; a KernelConfig may retune).
 	 */
-	uvmexp.freemin = uvmexp.npages / 20;
-	uvmexp.freetarg = (uvmexp.freemin * 4) / 3;
+	uvmpd_tune(0, 0);
 }
 
 /*
@@ -177,8 +175,11 @@ uvm_page_shutdown(void)
  *    contents are stale unless UVM_PGA_ZERO was given.
  * => there are no uvm_objects on this machine: obj must be NULL.
  * => the kernel keeps a reserve for the page daemon and wakes it when
- *    free memory runs low; there is no page daemon yet (issue 4), so
- *    neither is done here.
+ *    free memory runs low (uvm_pageout_needed()).  the page-out needs no
+ *    memory here (the swap device is memory), so there is no reserve;
+ *    and on the single-LWP machine there is no daemon to wake: the
+ *    page-out runs when an allocation fails and its caller calls
+ *    uvm_wait().
  */
 
 struct vm_page *
@@ -478,6 +479,46 @@ uvm_pagedequeue(struct vm_page *pg)
 }
 
 /*
+ * uvm_pageq_first: the first (oldest) page of a paging queue.
+ *
+ * => pq is PQ_ACTIVE or PQ_INACTIVE; caller must lock page queues.
+ * => with uvm_pageq_next, the page daemon's walk of the queues (the
+ *    kernel's pdpolicy walks its TAILQs directly).
+ */
+
+struct vm_page *
+uvm_pageq_first(int pq)
+{
+	pglist_t *pl;
+
+	KASSERT(mutex_owned(&uvm_pageqlock));
+	KASSERT(pq == PQ_ACTIVE || pq == PQ_INACTIVE);
+	pl = (pq == PQ_ACTIVE) ? &uvm_pagelists->pl_active :
+	    &uvm_pagelists->pl_inactive;
+	return pl->empty() ? NULL : &pl->front();
+}
+
+/*
+ * uvm_pageq_next: the page after pg on its paging queue, or NULL.
+ *
+ * => caller must lock page queues.
+ */
+
+struct vm_page *
+uvm_pageq_next(struct vm_page *pg)
+{
+	pglist_t *pl;
+
+	KASSERT(mutex_owned(&uvm_pageqlock));
+	KASSERT(uvm_page_queued_p(pg));
+	pl = (pg->pqflags & PQ_ACTIVE) ? &uvm_pagelists->pl_active :
+	    &uvm_pagelists->pl_inactive;
+	pglist_t::iterator it = pl->iterator_to(*pg);
+	++it;
+	return it == pl->end() ? NULL : &*it;
+}
+
+/*
  * uvm_page_own: set or release page ownership
  *
  * => this is a debugging function that keeps track of who sets PG_BUSY
@@ -554,36 +595,54 @@ uvm_pagebyphys(paddr_t pa)
  * uvm_wait: wait (sleep) for the page daemon to free some pages
  *
  * => the kernel wakes the page daemon and sleeps until it has freed
- *    pages.  this machine has a single LWP and no page daemon yet, so
- *    the simplest correct thing is done instead:
- *	- if pages are free, the allocation failure was injected (or was
- *	  transient): return at once and let the caller retry.
+ *    pages.  this machine has a single LWP, so the waiting LWP does the
+ *    page daemon's work itself, inline (the one marked block below),
+ *    when free memory is below the page daemon's threshold; then:
+ *	- if pages are free, return and let the caller retry (it may
+ *	  also be that the allocation failure was injected);
  *	- if no page is free, nobody could ever free one while we slept:
  *	  report the deadlock with a panic instead of hanging.
  *	- a caller that keeps failing and retrying without any page
  *	  allocation ever succeeding (an allocation made to fail every
  *	  time) would spin forever: after UVM_WAIT_LIVELOCK such calls in
  *	  a row, report that too.
- * => the scheduler issue (issue 4) replaces this with a real sleep that
- *    wakes the page daemon and switches to another LWP.
+ * => callers hold no lock the page-out takes (page queues, anons),
+ *    except that it skips anons whose lock is held.
+ * => with a scheduler (issue 4), the marked block becomes: wake the
+ *    page daemon LWP (which runs uvm_pageout_run() while
+ *    uvm_pageout_needed()) and sleep on &uvmexp.free until it has
+ *    freed pages; the checks below then only apply when no LWP can run.
  */
 
 void
 uvm_wait(const char *wmsg)
 {
+	int freed;
 	UVMHIST_FUNC("uvm_wait"); UVMHIST_CALLED(pdhist);
 
+	if (mutex_owned(&uvm_pageqlock))
+		panic("uvm_wait(%s): called with the page queues locked", wmsg);
+
+	/* single-LWP machine: the page daemon runs here, inline */
+	freed = 0;
+	if (uvm_pageout_needed())
+		freed = uvm_pageout_run(uvmexp.freetarg - uvmexp.free);
+	/* end of the single-LWP page daemon */
+
 	if (uvmexp.free == 0) {
-		panic("uvm_wait(%s): out of physical pages and no page daemon "
-		    "to free any", wmsg);
+		panic("uvm_wait(%s): out of physical pages and the page-out "
+		    "freed none (%d active, %d inactive, %d wired, swap "
+		    "%d of %d available slots only in swap)", wmsg,
+		    uvmexp.active, uvmexp.inactive, uvmexp.wired,
+		    uvmexp.swpgonly, uvmexp.swpgavail);
 	}
 	if (++uvm_wait_noprogress >= UVM_WAIT_LIVELOCK) {
 		panic("uvm_wait(%s): called %d times in a row without a "
 		    "successful page allocation (livelock: an allocation "
 		    "that always fails?)", wmsg, uvm_wait_noprogress);
 	}
-	UVMHIST_LOG(pdhist, "  <- %d pages free, not sleeping (wmsg %p)",
-	    uvmexp.free, wmsg, 0, 0);
+	UVMHIST_LOG(pdhist, "  <- paged out %d, %d pages free (wmsg %p)",
+	    freed, uvmexp.free, wmsg, 0);
 }
 
 /*

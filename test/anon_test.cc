@@ -21,12 +21,13 @@ class AnonTest : public ::testing::Test {
     EXPECT_TRUE(leaks.ok()) << leaks.message();
   }
 
-  // A locked anon with a resident, unbusied, active page filled with
-  // `fill`, as the fault handler leaves a freshly zero-filled anon.
+  // A locked anon with a resident, unbusied, active (and dirty) page
+  // filled with `fill`, as the fault handler leaves a freshly zero-filled
+  // anon.
   static vm_anon* AnonWithPage(uint8_t fill) {
     vm_anon* anon = uvm_analloc();
     if (anon == nullptr) return nullptr;
-    vm_page* pg = uvm_pagealloc(nullptr, 0, anon, 0);
+    vm_page* pg = uvm_pagealloc(nullptr, 0, anon, UVM_PGA_ZERO);
     if (pg == nullptr) return anon;
     memset(uvm_pagedata(pg), fill, PAGE_SIZE);
     mutex_enter(&uvm_pageqlock);
@@ -37,18 +38,13 @@ class AnonTest : public ::testing::Test {
     return anon;
   }
 
-  // Pages the (locked) anon out by hand: its page goes to a new swap
-  // slot and is freed.  Returns the slot.
+  // Pages the (locked) anon out: its page goes to a new swap slot and
+  // is freed.  Returns the slot.
   static int PageOut(vm_anon* anon) {
-    int n = 1;
-    int slot = uvm_swap_alloc(&n, false);
-    EXPECT_NE(slot, 0);
-    uvm_swap_put(slot, uvm_pagedata(anon->an_page));
-    anon->an_swslot = slot;
-    mutex_enter(&uvm_pageqlock);
-    uvm_pagefree(anon->an_page);
-    mutex_exit(&uvm_pageqlock);
-    return slot;
+    EXPECT_EQ(uvm_pageout_anon(anon), 0);
+    EXPECT_EQ(anon->an_page, nullptr);
+    EXPECT_NE(anon->an_swslot, 0);
+    return anon->an_swslot;
   }
 
   // Drops the (unlocked or locked) anon's last reference and frees it.
@@ -184,7 +180,9 @@ TEST_F(AnonTest, Pagein_ResidentPage_DropsSlotAndDirties) {
   Release(anon);
 }
 
-TEST_F(AnonTest, Pagein_NoMemory_ReturnsTrueUnlockedAndKeepsSlot) {
+// A failed page allocation with memory that can be reclaimed: the
+// page-in waits (uvm_wait) and returns false for the caller to retry.
+TEST_F(AnonTest, Pagein_AllocationFails_WaitsAndReturnsFalseUnlocked) {
   vm_anon* anon = AnonWithPage(0x55);
   ASSERT_NE(anon, nullptr);
   int slot = PageOut(anon);
@@ -193,13 +191,36 @@ TEST_F(AnonTest, Pagein_NoMemory_ReturnsTrueUnlockedAndKeepsSlot) {
   plan.fail_site = "uvm_pagealloc";
   {
     uvmemu::ScopedFailurePlan scoped(plan);
-    EXPECT_TRUE(uvm_anon_pagein(anon));
+    EXPECT_FALSE(uvm_anon_pagein(anon));
   }
   EXPECT_FALSE(mutex_owned(&anon->an_lock));
   EXPECT_EQ(anon->an_page, nullptr);
   EXPECT_EQ(anon->an_swslot, slot);
   EXPECT_EQ(uvm_swap_inuse(), 1);
+  EXPECT_EQ(uvmexp.fltnoram, 1);
 
+  Release(anon);
+  EXPECT_EQ(uvm_swap_inuse(), 0);
+  EXPECT_EQ(uvmexp.swpgonly, 0);
+}
+
+// No free page and none the page daemon could free: the page-in is
+// aborted (true), the anon unlocked, its slot kept.
+TEST_F(AnonTest, Pagein_NoMemoryToReclaim_ReturnsTrueUnlockedAndKeepsSlot) {
+  vm_anon* anon = AnonWithPage(0x55);
+  ASSERT_NE(anon, nullptr);
+  int slot = PageOut(anon);
+  std::vector<vm_page*> taken;
+  while (uvmexp.free > 0)
+    taken.push_back(uvm_pagealloc(nullptr, 0, nullptr, 0));
+
+  EXPECT_TRUE(uvm_anon_pagein(anon));
+  EXPECT_FALSE(mutex_owned(&anon->an_lock));
+  EXPECT_EQ(anon->an_page, nullptr);
+  EXPECT_EQ(anon->an_swslot, slot);
+  EXPECT_EQ(uvm_swap_inuse(), 1);
+
+  for (vm_page* pg : taken) uvm_pagefree(pg);
   Release(anon);
   EXPECT_EQ(uvm_swap_inuse(), 0);
 }

@@ -98,7 +98,13 @@ TEST_F(FaultTest, Fault_UnalignedAddressFaultsItsPage) {
   EXPECT_EQ(mmu::MappedPage(vm->vm_map.pmap, va), nullptr);
 }
 
-TEST_F(FaultTest, OutOfMemory_FaultFailsWithEnomemAndLeaksNothing) {
+// Without swap the page daemon has nowhere to page out to.
+class FaultNoSwapTest : public VmTest {
+ protected:
+  FaultNoSwapTest() : VmTest({.physical_pages = 256, .swap_slots = 0}) {}
+};
+
+TEST_F(FaultNoSwapTest, OutOfMemory_FaultFailsWithEnomemAndLeaksNothing) {
   vmspace* vm = NewSpace();
   const int pages = uvmexp.npages + 8;
   const vaddr_t va = Map(vm, 0, pages);
@@ -158,22 +164,12 @@ TEST_F(FaultTest, FailureSweep_EachAllocationOfAFaultFailsInTurn) {
   }
 }
 
-// The page daemon's part, done by hand: the anon's page goes to swap and
-// is freed.
+// The page daemon's part for one anon: its page goes to swap and is
+// freed.
 static void PageOut(vm_anon* anon) {
   mutex_enter(&anon->an_lock);
-  vm_page* pg = anon->an_page;
-  ASSERT_NE(pg, nullptr);
-  ASSERT_EQ(anon->an_swslot, 0);
-  int n = 1;
-  const int slot = uvm_swap_alloc(&n, false);
-  ASSERT_NE(slot, 0);
-  pmap_page_protect(pg, VM_PROT_NONE);
-  uvm_swap_put(slot, uvm_pagedata(pg));
-  anon->an_swslot = slot;
-  mutex_enter(&uvm_pageqlock);
-  uvm_pagefree(pg);
-  mutex_exit(&uvm_pageqlock);
+  ASSERT_NE(anon->an_page, nullptr);
+  EXPECT_EQ(uvm_pageout_anon(anon), 0);
   mutex_exit(&anon->an_lock);
 }
 
@@ -185,6 +181,8 @@ TEST_F(FaultTest, Swap_AnonWithoutPageIsPagedIn) {
   PageOut(anon);
   EXPECT_EQ(anon->an_page, nullptr);
   EXPECT_EQ(uvm_swap_inuse(), 1);
+  EXPECT_EQ(uvmexp.swpgonly, 1);
+  const int slot = anon->an_swslot;
   EXPECT_EQ(mmu::MappedPage(vm->vm_map.pmap, va + kPg), nullptr);
   const int fltanget = uvmexp.fltanget;
   const int pgswapin = uvmexp.pgswapin;
@@ -192,13 +190,19 @@ TEST_F(FaultTest, Swap_AnonWithoutPageIsPagedIn) {
   EXPECT_EQ(Peek(vm, va + kPg, Tag("swap", 1)), Tag("swap", 1));
   EXPECT_EQ(AnonAt(vm, va + kPg), anon);  // same anon, new page
   ASSERT_NE(anon->an_page, nullptr);
-  EXPECT_EQ(anon->an_swslot, 0);  // the slot was dropped
-  EXPECT_EQ(uvm_swap_inuse(), 0);
+  // As in NetBSD, the slot stays with the (clean) page until the page is
+  // modified and paged out again, wired, or freed.
+  EXPECT_EQ(anon->an_swslot, slot);
+  EXPECT_NE(anon->an_page->flags & PG_CLEAN, 0);
+  EXPECT_EQ(uvm_swap_inuse(), 1);
+  EXPECT_EQ(uvmexp.swpgonly, 0);
   EXPECT_EQ(uvmexp.fltanget, fltanget + 1);
   EXPECT_EQ(uvmexp.pgswapin, pgswapin + 1);
   EXPECT_NE(anon->an_page->pqflags & PQ_ACTIVE, 0);
   ASSERT_EQ(Write(vm, va + kPg, "back"), 0);
   EXPECT_EQ(Peek(vm, va, Tag("swap", 0)), Tag("swap", 0));
+  ASSERT_EQ(uvm_unmap(&vm->vm_map, va, va + 2 * kPg), 0);
+  EXPECT_EQ(uvm_swap_inuse(), 0);
 }
 
 TEST_F(FaultTest, Swap_PagedOutAnonFreedByUnmapReleasesItsSlot) {

@@ -21,5 +21,6 @@
 #include <uvm/uvm_map.h>
 #include <uvm/uvm_swap.h>
 #include <uvm/uvm_fault.h>
+#include <uvm/uvm_pdaemon.h>
 
 #endif

@@ -27,13 +27,29 @@ struct uvmexp {
 	int freemin;	/* the page daemon wakes below this */
 	int freetarg;	/* the page daemon frees up to this */
 	int swpages;	/* number of swap pages */
+	int swpgavail;	/* number of swap pages currently available */
 	int swpginuse;	/* number of swap pages in use */
+	int swpgonly;	/* number of swap pages in use, not also in RAM */
+	int nswget;	/* number of times fault calls uvm_swap_get() */
 	int pgswapin;	/* pages swapped in */
 	int pgswapout;	/* pages swapped out */
 	int pga_zerohit;
 	int pagealloc_fail;	/* uvm_pagealloc returned NULL */
 	int cowfaults;	/* copy-on-write faults */
 	int fltanget;	/* anon page faults */
+	int fltnoram;	/* number of times fault was out of ram */
+	int fltpgwait;	/* number of times fault had to wait on a page */
+
+	/* daemon counters */
+	int pdwoke;	/* number of times daemon has woken up */
+	int pdrevs;	/* number of times daemon has rev'd clock hand */
+	int pdfreed;	/* number of pages daemon has freed since boot */
+	int pdscans;	/* number of pages daemon has scanned since boot */
+	int pdanscan;	/* number of anonymous pages scanned by daemon */
+	int pdreact;	/* number of pages daemon reactivated since boot */
+	int pdbusy;	/* number of times daemon found a busy page */
+	int pdpageouts;	/* number of times daemon started a pageout */
+	int pddeact;	/* number of pages daemon deactivates */
 };
 extern struct uvmexp uvmexp;
 extern unsigned int uvm_extrapages;

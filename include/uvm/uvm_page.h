@@ -70,6 +70,9 @@ void		*uvm_pagedata(struct vm_page *);	/* direct map */
 struct vm_page	*uvm_pagebyphys(paddr_t);
 void		uvm_pagewire(struct vm_page *);
 void		uvm_pageunwire(struct vm_page *);
+/* the page daemon's walk of a paging queue (PQ_ACTIVE, PQ_INACTIVE) */
+struct vm_page	*uvm_pageq_first(int);
+struct vm_page	*uvm_pageq_next(struct vm_page *);
 
 #define UVM_PAGE_OWN(PG, TAG)	uvm_page_own((PG), (TAG))
 #define VM_PAGE_TO_PHYS(pg)	((pg)->phys_addr)

@@ -21,5 +21,10 @@ void	uvm_swap_free(int, int);
 void	uvm_swap_put(int, const void *);	/* page -> slot */
 void	uvm_swap_get(int, void *);		/* slot -> page */
 int	uvm_swap_inuse(void);
+bool	uvm_swapisfull(void);	/* every available slot only in swap */
+int	uvm_swapoff(int, int);	/* slots [start, end): 0 or an errno */
+int	uvm_swapon(int, int);	/* undo uvm_swapoff of [start, end) */
+int	uvm_swap_devsize(void);	/* slots on the device, on or off */
+bool	uvm_swap_slotison(int);
 
 #endif

@@ -20,6 +20,14 @@ struct KernelConfig {
   size_t physical_pages = 1024;
   // Slots (4 KiB each) in the in-memory swap device.
   size_t swap_slots = 256;
+  // The page daemon runs when fewer than free_min pages are free and
+  // frees pages until free_target are.  0 means tuned from
+  // physical_pages as NetBSD's uvmpd_tune() does (a twentieth of memory
+  // clamped to 4..64 pages, at most an eighth of memory; the target a
+  // third more).  free_target must exceed free_min (else the boot
+  // panics).
+  size_t free_min = 0;
+  size_t free_target = 0;
   // UVMHIST ring size in records.
   size_t trace_records = 4096;
   // Host mappings (4 KiB pages mapped into address-space windows) the

@@ -10,13 +10,17 @@
 
 #include "absl/status/statusor.h"
 #include "uvmemu/kernel.h"
+#include "uvmemu/memory_stats.h"
 #include "uvmemu/process.h"
 
 namespace uvmemu {
 
 struct MachineConfig {
   size_t physical_pages = 4096;        // 16 MiB
-  size_t swap_slots = 1024;
+  size_t swap_slots = 1024;            // 4 KiB each, numbered from 1
+  // Page daemon thresholds (see KernelConfig): 0 = tuned from memory.
+  size_t free_min = 0;
+  size_t free_target = 0;
   size_t host_mapping_budget = 30000;  // well under vm.max_map_count
   size_t max_processes = 64;
   size_t trace_records = 4096;
@@ -35,6 +39,34 @@ class Machine {
 
   // Processes that have not exited.
   size_t live_processes() const { return live_.size(); }
+
+  // Paging (docs/paging.md).  The page daemon also runs by itself when
+  // a page allocation finds memory short.
+  //
+  // Runs the page daemon until `pages` pages have been freed or nothing
+  // more can be paged out (wired or busy pages, full swap); returns the
+  // number freed.  InvalidArgument if `pages` is negative.
+  absl::StatusOr<int> PageOut(int pages);
+  // Memory pressure: runs the page daemon as the kernel does when free
+  // memory falls below free_min, up to its free target (nothing happens
+  // if enough memory is free).  Returns the number of pages freed.
+  int RelieveMemoryPressure();
+  // Turns off swap slots [first_slot, end_slot): every anon paged out to
+  // them is paged back in (amap_swap_off) and the slots are taken out of
+  // use.  InvalidArgument for a range outside 1..swap_slots,
+  // FailedPrecondition if a slot in it is already off,
+  // ResourceExhausted if the pages do not fit in memory (the slots stay
+  // on, the pages paged in so far stay in).
+  absl::Status SwapOff(int first_slot, int end_slot);
+  // Turns off every slot that is on.
+  absl::Status SwapOff();
+  // Turns slots [first_slot, end_slot) that SwapOff turned off on again.
+  // FailedPrecondition if a slot in the range is on.
+  absl::Status SwapOn(int first_slot, int end_slot);
+  // Turns every slot that is off on.
+  absl::Status SwapOn();
+  // Memory and paging counters now.
+  MemoryStats Stats() const;
 
  private:
   friend class Process;

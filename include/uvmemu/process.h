@@ -84,6 +84,12 @@ class Process {
     return reinterpret_cast<T*>(Window() + va);
   }
 
+  // Pages out every resident page of [va, va + length) that can be (not
+  // wired or busy; while swap has room), whatever the page daemon's
+  // queues say; returns how many were.  Pages shared with other
+  // processes (copy-on-write or shared amaps) leave them too.
+  absl::StatusOr<int> PageOut(uint64_t va, uint64_t length);
+
   // A text dump: entries -> amaps (slots, ppref runs) -> anons -> pages.
   std::string Dump() const;
 
