@@ -345,11 +345,16 @@ void SwitchPoint(Kind kind) {
   } else if (next != cur && !ShouldYieldSticky()) {
     flags &= ~SPCF_SHOULDYIELD;  // a real switch clears it
   }
+  // next may be the current LWP itself, woken (by the clock) while it
+  // was about to sleep
+  if (auto it = std::find(c.runq.begin(), c.runq.end(), next);
+      it != c.runq.end())
+    c.runq.erase(it);
   if (next == cur) {
+    cur->state = State::kRunning;
     cur->run_steps++;
     return;
   }
-  c.runq.erase(std::find(c.runq.begin(), c.runq.end(), next));
   if (cur_runnable) MakeRunnable(cur);
   SwitchTo(cur, next);
 }

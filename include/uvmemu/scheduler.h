@@ -59,7 +59,7 @@ struct ScheduleOptions {
   uint64_t yield_every = 1;
   // Follow this replay string.  Empty: UVMEMU_REPLAY from the
   // environment, if set and replay_from_env.
-  std::string replay;
+  std::string replay = {};
   bool replay_from_env = true;
   // A run taking more switch points than this is reported as a livelock.
   uint64_t max_steps = 2'000'000;
