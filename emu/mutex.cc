@@ -7,7 +7,8 @@
 // by another LWP is waited for through the scheduler
 // (uvmemu::sched::BlockOnMutex), which reports a deadlock when no other
 // LWP can run.  curlwp->l_nlocks counts the mutexes the LWP holds.
-// mutex_exit is a switch point: the scheduler may run another LWP there.
+// mutex_enter (before taking the mutex) and mutex_exit are switch points:
+// the scheduler may run another LWP there, as another CPU would.
 //
 // mutex_init() of a mutex that is already initialised simply
 // re-initialises it: the kernel is rebooted per test and the port
@@ -55,6 +56,7 @@ void mutex_enter(kmutex_t* mtx) {
   if (mtx->mtx_owner == curlwp)
     panic("mutex_enter: locking against myself: mutex %p, LWP %d",
           static_cast<void*>(mtx), Lid(curlwp));
+  uvmemu::sched::MutexEntering(mtx);
   while (mtx->mtx_owner != nullptr) {
     uvmemu::sched::BlockOnMutex(mtx);
     CheckMagic(mtx, "mutex_enter");  // destroyed while we waited?

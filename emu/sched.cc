@@ -424,6 +424,11 @@ void BlockOnMutex(kmutex_t* mtx) {
   internal::SwitchPoint(Kind::kBlock);
 }
 
+void MutexEntering(kmutex_t* mtx) {
+  (void)mtx;
+  internal::SwitchPoint(Kind::kEnter);
+}
+
 void MutexAcquired(const kmutex_t* mtx) {
   if (Rec* cur = Current()) cur->held.push_back(mtx);
 }

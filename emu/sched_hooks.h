@@ -26,6 +26,9 @@ void BlockOnMutex(kmutex_t* mtx);
 // Releasing wakes the LWPs blocked on it; `switch_point` makes the
 // release a switch point (mutex_exit may preempt).
 void MutexAcquired(const kmutex_t* mtx);
+// mutex_enter is about to take `mtx`: a switch point (another CPU could
+// take it first).
+void MutexEntering(kmutex_t* mtx);
 void MutexReleased(kmutex_t* mtx, bool switch_point);
 
 // The LWP that runs first (l_lid 1, "lwp0") on cpu0 (emu/lwp.cc).

@@ -136,14 +136,15 @@ size_t DfsPolicy::Choose(const Choice& c) {
   for (size_t i = 0; i < c.cands.size(); i++)
     if (i != c.fifo) order.push_back(i);
   // A preemption is taking the CPU from an LWP that could go on
-  // (mutex_exit), or not yielding at preempt(); choices among waiting
+  // (mutex_enter, mutex_exit), or not yielding at preempt(); choices among waiting
   // LWPs when the current one blocks are free.
   std::vector<int> cost;
   for (size_t i : order) {
     int k = 0;
     if (i != c.fifo && c.cur_runnable &&
-        (c.kind == Kind::kMutexExit ? i != 0
-                                    : c.kind == Kind::kPreempt && i == 0))
+        (c.kind == Kind::kMutexExit || c.kind == Kind::kEnter
+             ? i != 0
+             : c.kind == Kind::kPreempt && i == 0))
       k = 1;
     cost.push_back(k);
   }

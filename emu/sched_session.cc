@@ -3,7 +3,7 @@
 //
 // A replay string is "uvmemu1:" and then one token per decision, joined
 // by '.':
-//   <step><kind><lid>[y]  at switch point <step> (kind b/m/p/s/x) LWP
+//   <step><kind><lid>[y]  at switch point <step> (kind b/e/m/p/s/x) LWP
 //                         <lid> ran, with SPCF_SHOULDYIELD if 'y'
 //   F<n>                  failure point <n> of the session failed
 // A switch point is recorded when two or more LWPs could run or
@@ -104,7 +104,7 @@ bool ParseReplay(const std::string& text, std::vector<Token>* out,
       t.n = std::strtoull(p + 1, &q, 10);
     } else {
       t.n = std::strtoull(p, &q, 10);
-      if (q == p || std::string("bmpsx").find(*q) == std::string::npos ||
+      if (q == p || std::string("bempsx").find(*q) == std::string::npos ||
           *q == '\0') {
         *error = absl::StrCat("bad replay token \"", tok, "\"");
         return false;
@@ -157,12 +157,14 @@ int YieldFor(Session& s, const Choice& c, size_t index) {
     case YieldPolicy::kAlways:
       return 1;
     case YieldPolicy::kEveryN:
-      return c.step % every == 0;
+      return c.step % every == 0 ? 1 : -1;
     case YieldPolicy::kClock:
       return c.cur_runnable && index == 0 && c.cands.size() > 1 &&
-             c.cands[0]->run_steps + 1 >= every;
+                     c.cands[0]->run_steps + 1 >= every
+                 ? 1
+                 : -1;
     case YieldPolicy::kExplorer:
-      return s.policy->Yield(c, index);
+      return s.policy->Yield(c, index) ? 1 : -1;
   }
   return -1;
 }
@@ -170,7 +172,6 @@ int YieldFor(Session& s, const Choice& c, size_t index) {
 // The replayed decision at a switch point, or false after a divergence.
 bool ReplayDecide(Session& s, const Choice& c, Verdict* v) {
   const Token* t = s.pos < s.replay.size() ? &s.replay[s.pos] : nullptr;
-  const int manual = s.opts.yield == YieldPolicy::kManual;
   if (t != nullptr && t->failure) {
     Diverge(s, absl::StrFormat("replay diverged at step %d: the replay "
                                "expected failure point %d to fail first",
@@ -185,7 +186,7 @@ bool ReplayDecide(Session& s, const Choice& c, Verdict* v) {
                      c.step, static_cast<char>(c.kind), LidList(c.cands)));
       return false;
     }
-    *v = Verdict{0, manual ? -1 : 0};
+    *v = Verdict{0, -1};
     return true;
   }
   if (t->kind != static_cast<char>(c.kind)) {
@@ -198,7 +199,7 @@ bool ReplayDecide(Session& s, const Choice& c, Verdict* v) {
   for (size_t i = 0; i < c.cands.size(); i++) {
     if (c.cands[i]->l->l_lid == t->lid) {
       s.pos++;
-      *v = Verdict{i, manual ? -1 : (t->yield ? 1 : 0)};
+      *v = Verdict{i, t->yield ? 1 : -1};
       return true;
     }
   }

@@ -334,10 +334,13 @@ TEST(SchedPct, DepthTwo_FindsPlantedBugAndReplaysIt) {
   EXPECT_EQ(DepthTwo(replay).message(), "b saw the half-done state");
 }
 
-// Two LWPs, each with two critical sections on its own mutex: 3 blocks
-// each, split at the mutex_exits.  Interleavings of 3 + 3 blocks:
-// C(6,3) = 20; with at most one preemption 6 (AAABBB, BBBAAA and the
-// four with one extra switch); with none 2.
+// Two LWPs, each with two critical sections on its own mutex: 5 blocks
+// each, split at the two mutex_enters and two mutex_exits.  Interleavings
+// of 5 + 5 blocks: C(10,5) = 252.  A switch away from an LWP that could
+// go on is a preemption, and every switch but the one after the first
+// LWP's last block is one: with at most one preemption, the strings of
+// at most 3 runs: AAAAABBBBB, BBBBBAAAAA and 4 + 4 with a block split in
+// two; with none 2.
 absl::Status TwoByTwo(Scheduler& sched, std::vector<std::string>* orders) {
   TestMutex ma, mb;
   std::string order;
@@ -347,6 +350,7 @@ absl::Status TwoByTwo(Scheduler& sched, std::vector<std::string>* orders) {
       for (int i = 0; i < 2; i++) {
         order += static_cast<char>('A' + id);
         mutex_enter(m);
+        order += static_cast<char>('a' + id);
         mutex_exit(m);
       }
       order += static_cast<char>('A' + id);
@@ -359,7 +363,7 @@ absl::Status TwoByTwo(Scheduler& sched, std::vector<std::string>* orders) {
 
 TEST(SchedDfs, TwoByTwo_EnumeratesEveryInterleavingOnce) {
   for (const auto& [bound, want] :
-       std::vector<std::pair<int, uint64_t>>{{0, 2}, {1, 6}, {10, 20}}) {
+       std::vector<std::pair<int, uint64_t>>{{0, 2}, {1, 10}, {8, 252}}) {
     SCOPED_TRACE(bound);
     std::vector<std::string> orders;
     const ExploreResult r =

@@ -2,8 +2,9 @@
 //
 // The emulated machine has one CPU.  The thread that boots the kernel is
 // lwp0; more LWPs run as fibers, switched only at the kernel's switch
-// points (a blocking mutex_enter, mutex_exit, preempt(), sleeps, LWP
-// exit).  Which LWP runs at each point, and whether SPCF_SHOULDYIELD is
+// points (mutex_enter, before taking the mutex and when it is held,
+// mutex_exit, preempt(), sleeps, LWP exit): every interleaving of lock
+// operations that several CPUs could produce is a schedule.  Which LWP runs at each point, and whether SPCF_SHOULDYIELD is
 // set, is chosen by a policy from a seed, so a run is a pure function of
 // (test, options) and can be replayed from a one-line string.
 //
@@ -69,6 +70,8 @@ struct ScheduleOptions {
 struct Decision {
   enum class Kind : char {
     kBlock = 'b',      // mutex_enter found the mutex held
+    kEnter = 'e',      // mutex_enter, before taking the mutex (another
+                       // CPU may take it first)
     kMutexExit = 'm',  // mutex_exit (may preempt)
     kPreempt = 'p',    // preempt(), or uvm_wait returning at once
     kSleep = 's',      // tsleep/mtsleep/cv_wait/uvm_wait/kpause
