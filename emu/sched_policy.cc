@@ -136,8 +136,8 @@ size_t DfsPolicy::Choose(const Choice& c) {
   for (size_t i = 0; i < c.cands.size(); i++)
     if (i != c.fifo) order.push_back(i);
   // A preemption is taking the CPU from an LWP that could go on
-  // (mutex_enter, mutex_exit), or not yielding at preempt(); choices among waiting
-  // LWPs when the current one blocks are free.
+  // (mutex_enter, mutex_exit), or not yielding at preempt(); choices among
+  // waiting LWPs when the current one blocks are free.
   std::vector<int> cost;
   for (size_t i : order) {
     int k = 0;

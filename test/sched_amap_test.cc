@@ -119,7 +119,8 @@ TEST_F(SchedAmapTest, CowNow_BusyPage_SleepsUntilUnbusiedThenRestarts) {
     kpause("pageout", false, 5, nullptr);  // "writing" the page
     wanted = Unbusy(busy);
   });
-  const int cow = sched.Spawn("fork", [&] { amap_cow_now(map_, &child_->entry); });
+  const int cow =
+      sched.Spawn("fork", [&] { amap_cow_now(map_, &child_->entry); });
   ASSERT_TRUE(sched.Run().ok());
   EXPECT_TRUE(wanted) << "amap_cow_now did not wait for the busy page";
   EXPECT_TRUE(Traced("uvm_unlock_and_wait", cow));
@@ -130,8 +131,7 @@ TEST_F(SchedAmapTest, CowNow_BusyPage_SleepsUntilUnbusiedThenRestarts) {
 TEST_F(SchedAmapTest, CowNow_BusyPage_EveryScheduleCopiesAll) {
   int waited = 0;
   const ExploreResult r = Explore(
-      {.policy = SchedPolicy::kRandom, .max_runs = 200},
-      [&](Scheduler& sched) {
+      {.policy = SchedPolicy::kRandom, .max_runs = 200}, [&](Scheduler& sched) {
         Fork(3, {0, 1, 2});
         vm_anon* busy = parent_->am_anon[0];  // the first one copied
         bool wanted = false;
@@ -163,7 +163,8 @@ TEST_F(SchedAmapTest, CowNow_OutOfPages_WaitsUntilAnotherLwpFrees) {
   ASSERT_EQ(uvmexp.free, 0);
   Trace::Clear();
   Scheduler sched;
-  const int cow = sched.Spawn("fork", [&] { amap_cow_now(map_, &child_->entry); });
+  const int cow =
+      sched.Spawn("fork", [&] { amap_cow_now(map_, &child_->entry); });
   sched.Spawn("exit", [&] {
     kpause("exit", false, 3, nullptr);  // after the fork has run dry
     for (vm_page* pg : hoard) uvm_pagefree(pg);
@@ -193,33 +194,34 @@ TEST_F(SchedAmapTest, Wipeout_ShouldYield_OtherLwpRunsMidWay) {
   });
   ASSERT_TRUE(sched.Run().ok());
   EXPECT_GT(sched::PreemptCount() - preempts, 6u) << "amap_wipeout yielded";
-  EXPECT_TRUE(std::any_of(seen.begin(), seen.end(),
-                          [](int n) { return n > 0 && n < 6; }))
-      << "the other LWP never ran in the middle of the wipeout";
+  EXPECT_TRUE(std::any_of(seen.begin(), seen.end(), [](int n) {
+    return n > 0 && n < 6;
+  })) << "the other LWP never ran in the middle of the wipeout";
   EXPECT_EQ(uvm_anon_count(), 0);
 }
 
 TEST_F(SchedAmapTest, Wipeout_ExplorerYields_AlwaysFreesEverything) {
-  const ExploreResult r = Explore(
-      {.policy = SchedPolicy::kPct, .max_runs = 100,
-       .yield = YieldPolicy::kExplorer},
-      [&](Scheduler& sched) {
-        vm_amap* a = amap_alloc(4 * kPage, 0, 0);
-        vm_amap* b = amap_alloc(4 * kPage, 0, 0);
-        vm_aref aref{0, a}, bref{0, b};
-        for (int s = 0; s < 4; s++) AddAnon(&aref, s, s);
-        vm_anon* shared = a->am_anon[0];
-        shared->an_ref++;  // also in b
-        amap_lock(b);
-        amap_add(&bref, 0, shared, false);
-        amap_unlock(b);
-        sched.Spawn("a", [&] { amap_unref(a, 0, 4, true); });
-        sched.Spawn("b", [&] { amap_unref(b, 0, 4, true); });
-        absl::Status s = sched.Run();
-        if (s.ok() && Kernel::Counts().anons != 0)
-          s = absl::InternalError("anons left");
-        return s;
-      });
+  const ExploreResult r =
+      Explore({.policy = SchedPolicy::kPct,
+               .max_runs = 100,
+               .yield = YieldPolicy::kExplorer},
+              [&](Scheduler& sched) {
+                vm_amap* a = amap_alloc(4 * kPage, 0, 0);
+                vm_amap* b = amap_alloc(4 * kPage, 0, 0);
+                vm_aref aref{0, a}, bref{0, b};
+                for (int s = 0; s < 4; s++) AddAnon(&aref, s, s);
+                vm_anon* shared = a->am_anon[0];
+                shared->an_ref++;  // also in b
+                amap_lock(b);
+                amap_add(&bref, 0, shared, false);
+                amap_unlock(b);
+                sched.Spawn("a", [&] { amap_unref(a, 0, 4, true); });
+                sched.Spawn("b", [&] { amap_unref(b, 0, 4, true); });
+                absl::Status s = sched.Run();
+                if (s.ok() && Kernel::Counts().anons != 0)
+                  s = absl::InternalError("anons left");
+                return s;
+              });
   EXPECT_FALSE(r.failed) << r.failure;
 }
 
@@ -228,8 +230,7 @@ TEST_F(SchedAmapTest, Wipeout_ExplorerYields_AlwaysFreesEverything) {
 TEST_F(SchedAmapTest, Extend_OtherLwpAddsWhileUnlocked_AnonKept) {
   int window_hits = 0;
   const ExploreResult r = Explore(
-      {.policy = SchedPolicy::kRandom, .max_runs = 100},
-      [&](Scheduler& sched) {
+      {.policy = SchedPolicy::kRandom, .max_runs = 100}, [&](Scheduler& sched) {
         vm_amap* amap = amap_alloc(4 * kPage, 0, 0);
         LooseEntry e(0, 4 * kPage, amap);
         vm_aref whole{0, amap};
@@ -250,9 +251,10 @@ TEST_F(SchedAmapTest, Extend_OtherLwpAddsWhileUnlocked_AnonKept) {
         });
         absl::Status s = sched.Run();
         window_hits += window;
-        if (s.ok() && (error != 0 || amap->am_maxslot < 8 ||
-                       amap->am_anon[2] == nullptr || AnonTag(amap->am_anon[2]) != 12 ||
-                       !AmapConsistent(amap)))
+        if (s.ok() &&
+            (error != 0 || amap->am_maxslot < 8 ||
+             amap->am_anon[2] == nullptr || AnonTag(amap->am_anon[2]) != 12 ||
+             !AmapConsistent(amap)))
           s = absl::InternalError("extend lost the anon added meanwhile");
         amap_unref(amap, 0, 8, true);
         return s;
@@ -291,7 +293,8 @@ TEST_F(SchedAmapTest, SwapOff_AmapLocked_RetriesAfterPreempt) {
     preempt();  // swapoff runs, finds the amap locked, preempts back
     amap_unlock(a);
   });
-  const int swapoff = sched.Spawn("swapoff", [&] { rv = amap_swap_off(slot, slot + 1); });
+  const int swapoff =
+      sched.Spawn("swapoff", [&] { rv = amap_swap_off(slot, slot + 1); });
   ASSERT_TRUE(sched.Run().ok());
   EXPECT_FALSE(rv);
   bool retried = false;
@@ -308,12 +311,12 @@ TEST_F(SchedAmapTest, SwapOff_AmapLocked_RetriesAfterPreempt) {
 
 // What one schedule of the swap-off race reached.
 struct RacePaths {
-  bool lock_try_failed = false;   // swapoff preempted at amap_lock_try
-  bool unref_freed = false;       // the unref's amap_wipeout finished
-  bool marker_skip = false;       // both: the amap went while swapoff
-                                  // waited, the marker walk skipped it
-  bool swapoff_wiped = false;     // amap_wipeout deferred (AMAP_SWAPOFF)
-                                  // and done by swapoff
+  bool lock_try_failed = false;  // swapoff preempted at amap_lock_try
+  bool unref_freed = false;      // the unref's amap_wipeout finished
+  bool marker_skip = false;      // both: the amap went while swapoff
+                                 // waited, the marker walk skipped it
+  bool swapoff_wiped = false;    // amap_wipeout deferred (AMAP_SWAPOFF)
+                                 // and done by swapoff
 };
 
 // Three amaps with swapped-out anons; swapoff of every slot races an
@@ -336,8 +339,10 @@ absl::Status SwapOffRace(Scheduler& sched, RacePaths* paths) {
     }
   }
   bool rv = true;
-  const int swapoff = sched.Spawn("swapoff", [&] { rv = amap_swap_off(lo, hi); });
-  const int unref = sched.Spawn("unref", [&] { amap_unref(am[1], 0, 2, true); });
+  const int swapoff =
+      sched.Spawn("swapoff", [&] { rv = amap_swap_off(lo, hi); });
+  const int unref =
+      sched.Spawn("unref", [&] { amap_unref(am[1], 0, 2, true); });
   absl::Status s = sched.Run();
   paths->lock_try_failed = false;
   for (const Decision& d : sched.Decisions())
@@ -388,18 +393,18 @@ TEST_F(SchedAmapTest, SwapOffRace_Dfs_EverySchedulePagesInEverything) {
         counts.Add(p);
         return s;
       });
-  const double secs = std::chrono::duration<double>(
-                          std::chrono::steady_clock::now() - start)
-                          .count();
+  const double secs =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - start)
+          .count();
   EXPECT_FALSE(r.failed) << r.failure;
   EXPECT_TRUE(r.exhausted);
-  std::printf("swap-off race, DFS preemption bound 2: %llu schedules "
-              "(%.0f/s, up to %llu switch points); lock_try retry in %d, "
-              "marker skip in %d, wipeout by swapoff in %d\n",
-              static_cast<unsigned long long>(r.runs), r.runs / secs,
-              static_cast<unsigned long long>(r.max_steps),
-              counts.lock_try_failed, counts.marker_skip,
-              counts.swapoff_wiped);
+  std::printf(
+      "swap-off race, DFS preemption bound 2: %llu schedules "
+      "(%.0f/s, up to %llu switch points); lock_try retry in %d, "
+      "marker skip in %d, wipeout by swapoff in %d\n",
+      static_cast<unsigned long long>(r.runs), r.runs / secs,
+      static_cast<unsigned long long>(r.max_steps), counts.lock_try_failed,
+      counts.marker_skip, counts.swapoff_wiped);
   EXPECT_GT(counts.lock_try_failed, 0);
   EXPECT_GT(counts.marker_skip, 0);
   EXPECT_GT(counts.swapoff_wiped, 0);
@@ -407,15 +412,16 @@ TEST_F(SchedAmapTest, SwapOffRace_Dfs_EverySchedulePagesInEverything) {
 
 TEST_F(SchedAmapTest, SwapOffRace_Pct_EverySchedulePagesInEverything) {
   PathCounts counts;
-  const ExploreResult r = Explore(
-      {.policy = SchedPolicy::kPct, .seed = 100, .max_runs = 300,
-       .pct_depth = 3},
-      [&](Scheduler& sched) {
-        RacePaths p;
-        absl::Status s = SwapOffRace(sched, &p);
-        counts.Add(p);
-        return s;
-      });
+  const ExploreResult r = Explore({.policy = SchedPolicy::kPct,
+                                   .seed = 100,
+                                   .max_runs = 300,
+                                   .pct_depth = 3},
+                                  [&](Scheduler& sched) {
+                                    RacePaths p;
+                                    absl::Status s = SwapOffRace(sched, &p);
+                                    counts.Add(p);
+                                    return s;
+                                  });
   EXPECT_FALSE(r.failed) << r.failure;
   EXPECT_EQ(r.runs, 300u);
   EXPECT_GT(counts.marker_skip, 0);

@@ -4,9 +4,10 @@
 // lwp0; more LWPs run as fibers, switched only at the kernel's switch
 // points (mutex_enter, before taking the mutex and when it is held,
 // mutex_exit, preempt(), sleeps, LWP exit): every interleaving of lock
-// operations that several CPUs could produce is a schedule.  Which LWP runs at each point, and whether SPCF_SHOULDYIELD is
-// set, is chosen by a policy from a seed, so a run is a pure function of
-// (test, options) and can be replayed from a one-line string.
+// operations that several CPUs could produce is a schedule.  Which LWP runs at
+// each point, and whether SPCF_SHOULDYIELD is set, is chosen by a policy from a
+// seed, so a run is a pure function of (test, options) and can be replayed from
+// a one-line string.
 //
 //   uvmemu::Scheduler sched({.policy = uvmemu::SchedPolicy::kRandom,
 //                            .seed = 7});
