@@ -10,7 +10,8 @@
 // SHOULDYIELD was set; the others had only one candidate.  Following a
 // replay, a switch point with a choice and no token, a token whose kind
 // or LWP does not fit, or tokens left at the end is a divergence: it is
-// reported with its step and the run goes on under FIFO.
+// reported with its step and the run goes on under FIFO.  Failure
+// tokens are matched by failure point number, independently.
 #include <sys/systm.h>
 
 #include <cinttypes>
@@ -50,8 +51,10 @@ struct Session {
   uint64_t failure_points = 0;
   std::vector<Decision> decisions;
   std::string tokens;
-  std::vector<Token> replay;
+  std::vector<Token> replay;  // switch-point tokens
   size_t pos = 0;
+  std::vector<Token> replay_fail;  // failure tokens, by failure point
+  size_t fpos = 0;
   bool replaying = false;
   std::string divergence;
 };
@@ -85,7 +88,7 @@ void AppendToken(Session& s, const Token& t) {
 
 // Parses a replay string; on error, the reason.
 bool ParseReplay(const std::string& text, std::vector<Token>* out,
-                 std::string* error) {
+                 std::vector<Token>* fails, std::string* error) {
   if (text.rfind(kReplayPrefix, 0) != 0) {
     *error = absl::StrCat("replay string does not start with \"", kReplayPrefix,
                           "\"");
@@ -122,7 +125,7 @@ bool ParseReplay(const std::string& text, std::vector<Token>* out,
       *error = absl::StrCat("bad replay token \"", tok, "\"");
       return false;
     }
-    out->push_back(t);
+    (t.failure ? fails : out)->push_back(t);
     i = end + 1;
   }
   return true;
@@ -172,12 +175,6 @@ int YieldFor(Session& s, const Choice& c, size_t index) {
 // The replayed decision at a switch point, or false after a divergence.
 bool ReplayDecide(Session& s, const Choice& c, Verdict* v) {
   const Token* t = s.pos < s.replay.size() ? &s.replay[s.pos] : nullptr;
-  if (t != nullptr && t->failure) {
-    Diverge(s, absl::StrFormat("replay diverged at step %d: the replay "
-                               "expected failure point %d to fail first",
-                               c.step, t->n));
-    return false;
-  }
   if (t == nullptr || t->n != c.step) {
     if (c.cands.size() > 1) {
       Diverge(s, absl::StrFormat(
@@ -215,6 +212,10 @@ void CheckReplayEnd(Session& s) {
     Diverge(s, absl::StrFormat("replay diverged at step %d: the run ended "
                                "but the replay goes on (next token %s)",
                                s.step, TokenText(s.replay[s.pos])));
+  if (s.replaying && s.fpos < s.replay_fail.size())
+    Diverge(s, absl::StrFormat("replay diverged: the run met %d failure "
+                               "points but the replay fails point %d",
+                               s.failure_points, s.replay_fail[s.fpos].n));
 }
 
 }  // namespace
@@ -260,9 +261,9 @@ bool FailureDecision(bool fail) {
   const uint64_t point = ++s.failure_points;
   if (s.replaying) {
     const internal::Token* t =
-        s.pos < s.replay.size() ? &s.replay[s.pos] : nullptr;
-    fail = t != nullptr && t->failure && t->n == point;
-    if (fail) s.pos++;
+        s.fpos < s.replay_fail.size() ? &s.replay_fail[s.fpos] : nullptr;
+    fail = t != nullptr && t->n == point;
+    if (fail) s.fpos++;
   }
   if (fail && s.user) {
     Decision d;
@@ -327,7 +328,8 @@ Scheduler::Scheduler(const ScheduleOptions& options) {
   }
   if (!replay.empty()) {
     std::string error;
-    if (sched::internal::ParseReplay(replay, &s->replay, &error)) {
+    if (sched::internal::ParseReplay(replay, &s->replay, &s->replay_fail,
+                                     &error)) {
       s->replaying = true;
     } else {
       s->divergence = "UVMEMU_REPLAY: " + error;

@@ -295,6 +295,50 @@ TEST(SchedReplay, MalformedString_IsAnError) {
       << s.message();
 }
 
+// Two LWPs allocating pages under a random failure plan: which
+// allocations failed is part of the decision log, and a replay without
+// the plan fails the same ones.
+std::string AllocationPattern(Scheduler& sched) {
+  std::string pattern;
+  for (int id = 0; id < 2; id++) {
+    sched.Spawn("alloc", [&, id] {
+      for (int i = 0; i < 6; i++) {
+        vm_page* pg = uvm_pagealloc(nullptr, 0, nullptr, 0);
+        pattern += pg != nullptr ? static_cast<char>('a' + id) : '-';
+        if (pg != nullptr) uvm_pagefree(pg);
+      }
+    });
+  }
+  EXPECT_TRUE(sched.Run().ok());
+  return pattern;
+}
+
+TEST(SchedReplay, InjectedFailures_AreLoggedAndReplayed) {
+  Kernel kernel({.physical_pages = 16});
+  std::string pattern, replay;
+  {
+    FailurePlan plan;
+    plan.probability = 0.4;
+    plan.seed = 9;
+    ScopedFailurePlan scoped(plan);
+    Scheduler sched(
+        {.policy = SchedPolicy::kRandom, .seed = 2, .replay_from_env = false});
+    pattern = AllocationPattern(sched);
+    replay = sched.ReplayString();
+    int failures = 0;
+    for (const Decision& d : sched.Decisions())
+      failures += d.kind == Decision::Kind::kFailure;
+    EXPECT_EQ(failures, static_cast<int>(
+                            std::count(pattern.begin(), pattern.end(), '-')));
+    EXPECT_NE(sched.DecisionLog().find("injected failure"), std::string::npos);
+  }
+  ASSERT_NE(pattern.find('-'), std::string::npos) << pattern;
+  ASSERT_NE(replay.find(".F"), std::string::npos) << replay;
+  Scheduler again({.replay = replay});  // no failure plan now
+  EXPECT_EQ(AllocationPattern(again), pattern);
+  EXPECT_TRUE(again.Divergence().empty()) << again.Divergence();
+}
+
 // The planted bug: b must run between a's two critical sections (two
 // ordering constraints: depth 2).
 absl::Status DepthTwo(Scheduler& sched) {
