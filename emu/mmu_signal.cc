@@ -47,6 +47,7 @@
 
 #include "emu/mmu_fault.h"
 #include "emu/mmu_state.h"
+#include "emu/sched_hooks.h"
 #include "uvmemu/trace.h"
 
 namespace uvmemu::mmu::internal {
@@ -263,7 +264,9 @@ void OnSigsegv(int, siginfo_t* info, void* context) {
   const uintptr_t base = reinterpret_cast<uintptr_t>(s.base);
   if (!from_kernel || !s.initialized || addr < base ||
       addr - base >= s.reservation_bytes) {
-    // Not ours: retry under the previous action, to crash genuinely.
+    // Not ours: retry under the previous action, to crash genuinely,
+    // after saying which schedule got here (a replay reproduces it).
+    if (from_kernel) sched::PrintPanicNote(stderr);
     RestoreFaultHandler();
     errno = saved_errno;
     return;
