@@ -424,60 +424,72 @@ TEST(SchedDfs, TwoByTwo_EnumeratesEveryInterleavingOnce) {
   }
 }
 
-// Runs a random schedule of amap work by three LWPs in a child process
-// and returns its trace and replay string.
-std::string TraceOfRunInChild(uint64_t seed) {
+// A child process running a random schedule of amap work by three LWPs;
+// it writes its trace and replay string to `fd`.
+struct Child {
+  pid_t pid;
+  int fd;
+};
+
+Child StartChild(uint64_t seed) {
   int fds[2];
-  if (pipe(fds) != 0) return "pipe failed";
+  if (pipe(fds) != 0) return {-1, -1};
   const pid_t pid = fork();
-  if (pid == 0) {
-    close(fds[0]);
-    std::string out;
-    {
-      Kernel kernel({.physical_pages = 64});
-      Trace::Clear();
-      Scheduler sched({.policy = SchedPolicy::kRandom,
-                       .seed = seed,
-                       .yield = YieldPolicy::kExplorer,
-                       .replay_from_env = false});
-      for (int id = 0; id < 3; id++) {
-        sched.Spawn("w", [id] {
-          vm_amap* amap = amap_alloc(4 * kPage, 0, 0);
-          vm_aref aref{0, amap};
-          for (int s = 0; s < 3; s++) AddAnon(&aref, s, id);
-          amap_unref(amap, 0, 4, true);
-        });
-      }
-      (void)sched.Run();
-      for (const TraceRecord& r : Trace::Tail()) out += Trace::Format(r) + "\n";
-      out += sched.ReplayString();
-    }
-    const char* p = out.data();
-    size_t left = out.size();
-    while (left > 0) {
-      const ssize_t n = write(fds[1], p, left);
-      if (n <= 0) break;
-      p += n;
-      left -= static_cast<size_t>(n);
-    }
-    _exit(0);
+  if (pid != 0) {
+    close(fds[1]);
+    return {pid, fds[0]};
   }
-  close(fds[1]);
+  close(fds[0]);
+  std::string out;
+  {
+    Kernel kernel({.physical_pages = 64});
+    Trace::Clear();
+    Scheduler sched({.policy = SchedPolicy::kRandom,
+                     .seed = seed,
+                     .yield = YieldPolicy::kExplorer,
+                     .replay_from_env = false});
+    for (int id = 0; id < 3; id++) {
+      sched.Spawn("w", [id] {
+        vm_amap* amap = amap_alloc(4 * kPage, 0, 0);
+        vm_aref aref{0, amap};
+        for (int s = 0; s < 3; s++) AddAnon(&aref, s, id);
+        amap_unref(amap, 0, 4, true);
+      });
+    }
+    (void)sched.Run();
+    for (const TraceRecord& r : Trace::Tail()) out += Trace::Format(r) + "\n";
+    out += sched.ReplayString();
+  }
+  const char* p = out.data();
+  size_t left = out.size();
+  while (left > 0) {
+    const ssize_t n = write(fds[1], p, left);
+    if (n <= 0) break;
+    p += n;
+    left -= static_cast<size_t>(n);
+  }
+  _exit(0);
+}
+
+std::string Collect(Child child) {
   std::string out;
   char buf[4096];
   ssize_t n;
-  while ((n = read(fds[0], buf, sizeof buf)) > 0) out.append(buf, n);
-  close(fds[0]);
+  while ((n = read(child.fd, buf, sizeof buf)) > 0) out.append(buf, n);
+  close(child.fd);
   int status = 0;
-  waitpid(pid, &status, 0);
+  waitpid(child.pid, &status, 0);
   if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) return "child failed";
   return out;
 }
 
 TEST(SchedDeterminism, SameSeed_ByteIdenticalTrace) {
-  const std::string a = TraceOfRunInChild(42);
-  const std::string b = TraceOfRunInChild(42);
-  const std::string c = TraceOfRunInChild(43);
+  // All three start from the same parent state, so that heap addresses
+  // (which the trace shows) match too.
+  const Child children[3] = {StartChild(42), StartChild(42), StartChild(43)};
+  const std::string a = Collect(children[0]);
+  const std::string b = Collect(children[1]);
+  const std::string c = Collect(children[2]);
   ASSERT_GT(a.size(), 1000u) << a;
   EXPECT_EQ(a, b);
   EXPECT_NE(a, c);
