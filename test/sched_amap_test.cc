@@ -179,25 +179,46 @@ TEST_F(SchedAmapTest, CowNow_OutOfPages_WaitsUntilAnotherLwpFrees) {
 // --- amap_wipeout ------------------------------------------------------------
 
 TEST_F(SchedAmapTest, Wipeout_ShouldYield_OtherLwpRunsMidWay) {
-  vm_amap* amap = amap_alloc(6 * kPage, 0, 0);
-  vm_aref aref{0, amap};
-  for (int s = 0; s < 6; s++) AddAnon(&aref, s, s);
-  std::vector<int> seen;  // anons left, as the other LWP saw them
-  const uint64_t preempts = sched::PreemptCount();
-  Scheduler sched({.yield = YieldPolicy::kEveryN, .yield_every = 2});
-  sched.Spawn("exit", [&] { amap_unref(amap, 0, 6, true); });
-  sched.Spawn("other", [&] {
-    for (int i = 0; i < 6; i++) {
-      seen.push_back(uvm_anon_count());
-      preempt();
+  struct Case {
+    YieldPolicy yield;
+    uint64_t every;
+    bool yields;
+  };
+  for (const Case& c :
+       {Case{YieldPolicy::kEveryN, 2, true}, Case{YieldPolicy::kClock, 3, true},
+        Case{YieldPolicy::kAlways, 1, true},
+        Case{YieldPolicy::kNever, 1, false}}) {
+    SCOPED_TRACE(static_cast<int>(c.yield));
+    vm_amap* amap = amap_alloc(6 * kPage, 0, 0);
+    vm_aref aref{0, amap};
+    for (int s = 0; s < 6; s++) AddAnon(&aref, s, s);
+    std::vector<int> seen;  // anons left, as the other LWP saw them
+    uint64_t wipeout_preempts = 0;
+    Scheduler sched({.yield = c.yield, .yield_every = c.every});
+    sched.Spawn("exit", [&] {
+      const uint64_t before = sched::PreemptCount();
+      amap_unref(amap, 0, 6, true);
+      wipeout_preempts = sched::PreemptCount() - before;
+    });
+    sched.Spawn("other", [&] {
+      for (int i = 0; i < 6; i++) {
+        seen.push_back(uvm_anon_count());
+        preempt();
+      }
+    });
+    ASSERT_TRUE(sched.Run().ok());
+    const bool mid_way = std::any_of(seen.begin(), seen.end(),
+                                     [](int n) { return n > 0 && n < 6; });
+    if (c.yields) {
+      // the other LWP's preempts count too, but only while both run
+      EXPECT_GT(wipeout_preempts, 0u);
+      EXPECT_TRUE(mid_way) << "the other LWP never ran mid-way";
+    } else {
+      EXPECT_EQ(wipeout_preempts, 0u);
+      EXPECT_FALSE(mid_way);
     }
-  });
-  ASSERT_TRUE(sched.Run().ok());
-  EXPECT_GT(sched::PreemptCount() - preempts, 6u) << "amap_wipeout yielded";
-  EXPECT_TRUE(std::any_of(seen.begin(), seen.end(), [](int n) {
-    return n > 0 && n < 6;
-  })) << "the other LWP never ran in the middle of the wipeout";
-  EXPECT_EQ(uvm_anon_count(), 0);
+    EXPECT_EQ(uvm_anon_count(), 0);
+  }
 }
 
 TEST_F(SchedAmapTest, Wipeout_ExplorerYields_AlwaysFreesEverything) {
