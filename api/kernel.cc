@@ -34,6 +34,7 @@ Kernel::Kernel(const KernelConfig& config) {
   uvm_anon_init();
   uvm_amap_init();
   uvm_fault_init();
+  if (config.pagedaemon_thread) uvm_pageout_start();
 }
 
 Kernel::~Kernel() {
@@ -41,6 +42,7 @@ Kernel::~Kernel() {
   // still hold objects would panic with a less useful message.  Each
   // ctest case runs in its own process, so aborting here fails just the
   // test that leaked, with the report.
+  uvm_pageout_stop();
   // Blocks still in quarantine are checked for writes after free.
   kmem::FlushQuarantine();
   const absl::Status leaks = CheckNoLeaks();

@@ -16,6 +16,7 @@ KernelConfig KernelConfigFor(const MachineConfig& c) {
   k.max_processes = c.max_processes;
   k.free_min = c.free_min;
   k.free_target = c.free_target;
+  k.pagedaemon_thread = c.pagedaemon_thread;
   return k;
 }
 

@@ -28,18 +28,21 @@
 // Each injected failure is logged to maphist under the function name
 // "inject": "injected failure #F at point #N (kind K), line L", where F
 // and N count from the start of the active plan and K is the AllocKind
-// (0 kmem, 1 pool, 2 page).  Together with the trace this is the
-// decision log a replay can be checked against.
+// (0 kmem, 1 pool, 2 page).  Every decision also goes to the scheduler's
+// decision log (uvmemu::Scheduler), and a replay string (UVMEMU_REPLAY)
+// replaces the plan's decisions with the recorded ones.
+#include "uvmemu/inject.h"
+
+#include <sys/kmem.h>
+#include <uvm/uvm_stat.h>
+
 #include <algorithm>
 #include <cstring>
 #include <string>
 #include <vector>
 
-#include <sys/kmem.h>
-#include <uvm/uvm_stat.h>
-
 #include "emu/inject_point.h"
-#include "uvmemu/inject.h"
+#include "emu/sched_hooks.h"
 
 namespace {
 
@@ -67,8 +70,7 @@ uint64_t SplitMix64Next(uint64_t& state) {
 }
 
 bool SiteMatches(const std::string& want, const kmem_site* site) {
-  if (want.empty() || site == nullptr || site->ks_func == nullptr)
-    return false;
+  if (want.empty() || site == nullptr || site->ks_func == nullptr) return false;
   const size_t colon = want.find(':');
   if (colon == std::string::npos) return want == site->ks_func;
   return want.compare(0, colon, site->ks_func) == 0 &&
@@ -125,30 +127,37 @@ namespace inject {
 bool ShouldFail(AllocKind kind, const kmem_site* site) {
   g_points_seen++;
   std::vector<Frame>& plans = Plans();
-  if (plans.empty()) return false;
+  if (plans.empty()) {
+    if (!uvmemu::sched::FailureDecision(false)) return false;
+    uvmhist_log(&maphist, "inject", "replayed failure (kind %d), line %d",
+                static_cast<uint64_t>(kind),
+                site != nullptr ? static_cast<uint64_t>(site->ks_line) : 0, 0,
+                0);
+    return true;
+  }
   for (Frame& f : plans) f.points++;
 
   Frame& top = plans.back();
   const FailurePlan& plan = top.plan;
   bool fail = false;
   if (plan.fail_nth != 0 && top.points == plan.fail_nth) fail = true;
-  if (!plan.fail_site.empty() && SiteMatches(plan.fail_site, site))
-    fail = true;
+  if (!plan.fail_site.empty() && SiteMatches(plan.fail_site, site)) fail = true;
   if (plan.probability > 0.0) {
     const double u =
-        static_cast<double>(SplitMix64Next(top.rng_state) >> 11) *
-        0x1.0p-53;
+        static_cast<double>(SplitMix64Next(top.rng_state) >> 11) * 0x1.0p-53;
     if (u < plan.probability) fail = true;
   }
+  // the scheduler's decision log records it (and a replay overrides it)
+  fail = uvmemu::sched::FailureDecision(fail);
   if (!fail) return false;
 
   for (Frame& f : plans) f.failures++;
   uvmhist_log(&maphist, "inject",
               "injected failure #%d at point #%d (kind %d), line %d",
               top.failures, top.points, static_cast<uint64_t>(kind),
-              site != nullptr ? static_cast<uint64_t>(static_cast<int64_t>(
-                                    site->ks_line))
-                              : 0);
+              site != nullptr
+                  ? static_cast<uint64_t>(static_cast<int64_t>(site->ks_line))
+                  : 0);
   return true;
 }
 

@@ -1,10 +1,12 @@
 // The emulated machine's one CPU and its first LWP, preempt(), and the
-// kernel's clock rate (sys/lwp.h, sys/kernel.h).
-#include <cstdint>
-
+// kernel's clock rate (sys/lwp.h, sys/kernel.h).  Other LWPs are fibers
+// made by the scheduler (emu/sched.cc).
 #include <sys/kernel.h>
 #include <sys/lwp.h>
 
+#include <cstdint>
+
+#include "emu/sched_core.h"
 #include "emu/sched_hooks.h"
 
 int hz = 100;
@@ -23,6 +25,10 @@ struct lwp lwp0 = {
     /* l_nlocks */ 0,
     /* l_wchan */ nullptr,
     /* l_wmesg */ nullptr,
+    /* l_sched */ nullptr,
+    /* l_onfault */ nullptr,
+    /* l_sigdepth */ 0,
+    /* l_faultaddr */ 0,
 };
 
 uint64_t g_preempt_count = 0;
@@ -35,17 +41,22 @@ struct lwp* uvmemu_curlwp = &lwp0;
 
 void preempt(void) {
   g_preempt_count++;
-  // The single-LWP machine has nobody to switch to; a switch would clear
-  // the flag, so do that (unless the test asked for it to stay set).
-  if (!g_yield_sticky)
-    curcpu()->ci_schedstate.spc_flags &= ~SPCF_SHOULDYIELD;
+  // Yielding clears the flag, as a switch does (unless the test asked for
+  // it to stay set); then the scheduler may run another LWP and, under a
+  // yield policy, set the flag again.
+  if (!g_yield_sticky) curcpu()->ci_schedstate.spc_flags &= ~SPCF_SHOULDYIELD;
+  uvmemu::sched::internal::SwitchPoint(uvmemu::Decision::Kind::kPreempt);
 }
 
 namespace uvmemu::sched {
 
-struct lwp* Lwp0() { return &lwp0; }
+struct lwp* Lwp0() {
+  return &lwp0;
+}
 
 uint64_t PreemptCount() { return g_preempt_count; }
+
+bool ShouldYieldSticky() { return g_yield_sticky; }
 
 void SetShouldYield(bool on, bool sticky) {
   if (on) {

@@ -4,6 +4,7 @@
 // The copy touches the window like any raw pointer would, so faults are
 // resolved by UVM through the SIGSEGV handler; if UVM refuses one, the
 // handler jumps back here instead of killing the process.
+#include <sys/lwp.h>
 #include <sys/systm.h>
 #include <uvm/uvm_param.h>
 
@@ -18,25 +19,29 @@
 namespace uvmemu::mmu {
 namespace {
 
-thread_local sigjmp_buf* t_onfault = nullptr;
+// The recovery point is per LWP (as the kernel's pcb_onfault): a copy
+// may sleep in a fault while another LWP copies.
+sigjmp_buf*& Onfault() {
+  return *reinterpret_cast<sigjmp_buf**>(&curlwp->l_onfault);
+}
 
 // memcpy with onfault recovery: 0, or EFAULT if a fault was refused.
 int GuardedCopy(void* dst, const void* src, size_t len) {
   sigjmp_buf env;
-  sigjmp_buf* const outer = t_onfault;
+  sigjmp_buf* const outer = Onfault();
   // Saving the signal mask restores it after a jump out of the handler.
   if (sigsetjmp(env, 1) != 0) {
-    t_onfault = outer;
+    Onfault() = outer;
     return EFAULT;
   }
   // The fences keep the compiler from moving the copy out from between
   // arming and disarming (or dropping the arming store as dead): the
-  // handler, which reads t_onfault, runs "between" them.
-  t_onfault = &env;
+  // handler, which reads the recovery point, runs "between" them.
+  Onfault() = &env;
   std::atomic_signal_fence(std::memory_order_seq_cst);
   std::memcpy(dst, src, len);
   std::atomic_signal_fence(std::memory_order_seq_cst);
-  t_onfault = outer;
+  Onfault() = outer;
   return 0;
 }
 
@@ -51,9 +56,9 @@ bool InWindow(struct pmap* pmap, vaddr_t va, size_t len) {
 
 namespace internal {
 
-bool OnfaultArmed() { return t_onfault != nullptr; }
+bool OnfaultArmed() { return Onfault() != nullptr; }
 
-void JumpToOnfault() { siglongjmp(*t_onfault, 1); }
+void JumpToOnfault() { siglongjmp(*Onfault(), 1); }
 
 }  // namespace internal
 

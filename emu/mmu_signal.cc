@@ -23,9 +23,10 @@
 // sanitizer's handler is then the "previous action" that genuine crashes
 // are passed to, so they are still reported as sanitizer SEGVs.
 //
-// Fibers: the handler may sleep inside UVM only if the scheduler keeps
-// alternate stacks apart (one per LWP); a second LWP faulting on the same
-// alternate stack would overwrite the first's handler frames.
+// Fibers: the handler may sleep inside UVM (uvm_wait, a busy page) and
+// the scheduler run other LWPs meanwhile; it keeps the alternate stack
+// holding a sleeping handler's frames out of use until that LWP runs
+// again (emu/sched_altstack.cc, docs/scheduler.md).
 #include <sys/lwp.h>
 #include <sys/mman.h>
 #include <sys/systm.h>
@@ -47,6 +48,7 @@
 #include "emu/gdb_support.h"
 #include "emu/mmu_fault.h"
 #include "emu/mmu_state.h"
+#include "emu/sched_hooks.h"
 #include "uvmemu/trace.h"
 
 namespace uvmemu::mmu::internal {
@@ -106,41 +108,37 @@ vm_prot_t AccessFor(Access decoded, vm_prot_t host_prot) {
   return VM_PROT_READ;
 }
 
-// The recursion guard: the faults this thread is handling, by LWP.
-struct Active {
-  const struct lwp* lwp;
-  uintptr_t addr;
-};
-constexpr int kMaxDepth = 4;
-thread_local Active t_active[kMaxDepth];
-thread_local int t_depth = 0;
-
-// Marks the calling thread's LWP as handling a fault at addr, for the
-// scope; aborts if it already is.  A scope, so that a panic thrown out of
-// UVM (ScopedPanicThrows) leaves the guard consistent.
+// The recursion guard: an LWP that faults again while its own fault is
+// being handled (a bug in the MMU or in UVM touching emulated memory)
+// aborts.  Other LWPs may fault meanwhile: the handler can sleep inside
+// UVM and the scheduler run them (docs/scheduler.md).  Per LWP, and a
+// scope, so that a panic thrown out of UVM (ScopedPanicThrows) leaves
+// the guard consistent.
 class HandlerScope {
  public:
   explicit HandlerScope(uintptr_t addr);
-  ~HandlerScope() { t_depth--; }
+  ~HandlerScope() { lwp_->l_sigdepth--; }
   HandlerScope(const HandlerScope&) = delete;
   HandlerScope& operator=(const HandlerScope&) = delete;
+
+ private:
+  struct lwp* const lwp_;
 };
 
-HandlerScope::HandlerScope(uintptr_t addr) {
-  for (int i = 0; i < t_depth; i++) {
-    if (t_active[i].lwp == curlwp || t_depth == kMaxDepth) {
-      char msg[200];
-      const int n =
-          std::snprintf(msg, sizeof msg,
-                        "mmu: fault at 0x%lx while handling the fault at 0x%lx "
-                        "(recursive MMU fault); aborting\n",
-                        static_cast<unsigned long>(addr),
-                        static_cast<unsigned long>(t_active[i].addr));
-      if (n > 0) (void)!write(STDERR_FILENO, msg, static_cast<size_t>(n));
-      std::abort();
-    }
+HandlerScope::HandlerScope(uintptr_t addr) : lwp_(curlwp) {
+  if (lwp_->l_sigdepth > 0) {
+    char msg[200];
+    const int n =
+        std::snprintf(msg, sizeof msg,
+                      "mmu: fault at 0x%lx while handling the fault at 0x%lx "
+                      "(recursive MMU fault); aborting\n",
+                      static_cast<unsigned long>(addr),
+                      static_cast<unsigned long>(lwp_->l_faultaddr));
+    if (n > 0) (void)!write(STDERR_FILENO, msg, static_cast<size_t>(n));
+    std::abort();
   }
-  t_active[t_depth++] = Active{curlwp, addr};
+  lwp_->l_sigdepth++;
+  lwp_->l_faultaddr = addr;
 }
 
 // Counts hook "successes" that did not map the page: a hook that keeps
@@ -269,8 +267,12 @@ void OnSigsegv(int, siginfo_t* info, void* context) {
   const uintptr_t base = reinterpret_cast<uintptr_t>(s.base);
   if (!from_kernel || !s.initialized || addr < base ||
       addr - base >= s.reservation_bytes) {
-    // Not ours: retry under the previous action, to crash genuinely.
-    if (from_kernel) uvmemu_foreign_segv(addr);
+    // Not ours: retry under the previous action, to crash genuinely,
+    // after saying which schedule got here (a replay reproduces it).
+    if (from_kernel) {
+      sched::PrintPanicNote(stderr);
+      uvmemu_foreign_segv(addr);
+    }
     RestoreFaultHandler();
     errno = saved_errno;
     return;

@@ -7,6 +7,8 @@
 // by another LWP is waited for through the scheduler
 // (uvmemu::sched::BlockOnMutex), which reports a deadlock when no other
 // LWP can run.  curlwp->l_nlocks counts the mutexes the LWP holds.
+// mutex_enter (before taking the mutex) and mutex_exit are switch points:
+// the scheduler may run another LWP there, as another CPU would.
 //
 // mutex_init() of a mutex that is already initialised simply
 // re-initialises it: the kernel is rebooted per test and the port
@@ -24,9 +26,10 @@ int Lid(const struct lwp* l) { return l != nullptr ? l->l_lid : 0; }
 void CheckMagic(const kmutex_t* mtx, const char* who) {
   if (mtx == nullptr) panic("%s: NULL mutex", who);
   if (mtx->mtx_magic != MUTEX_MAGIC)
-    panic("%s: mutex %p is not initialised (magic %#x): never "
-          "mutex_init()ed, destroyed, or overwritten",
-          who, static_cast<const void*>(mtx), mtx->mtx_magic);
+    panic(
+        "%s: mutex %p is not initialised (magic %#x): never "
+        "mutex_init()ed, destroyed, or overwritten",
+        who, static_cast<const void*>(mtx), mtx->mtx_magic);
 }
 
 }  // namespace
@@ -37,13 +40,14 @@ void mutex_init(kmutex_t* mtx, kmutex_type_t type, int ipl) {
   mtx->mtx_owner = nullptr;
   mtx->mtx_magic = MUTEX_MAGIC;
   mtx->mtx_ipl = ipl;
+  mtx->mtx_waiters = 0;
 }
 
 void mutex_destroy(kmutex_t* mtx) {
   CheckMagic(mtx, "mutex_destroy");
   if (mtx->mtx_owner != nullptr)
-    panic("mutex_destroy: mutex %p is held by LWP %d",
-          static_cast<void*>(mtx), Lid(mtx->mtx_owner));
+    panic("mutex_destroy: mutex %p is held by LWP %d", static_cast<void*>(mtx),
+          Lid(mtx->mtx_owner));
   mtx->mtx_magic = 0;
 }
 
@@ -52,12 +56,14 @@ void mutex_enter(kmutex_t* mtx) {
   if (mtx->mtx_owner == curlwp)
     panic("mutex_enter: locking against myself: mutex %p, LWP %d",
           static_cast<void*>(mtx), Lid(curlwp));
+  uvmemu::sched::MutexEntering(mtx);
   while (mtx->mtx_owner != nullptr) {
     uvmemu::sched::BlockOnMutex(mtx);
     CheckMagic(mtx, "mutex_enter");  // destroyed while we waited?
   }
   mtx->mtx_owner = curlwp;
   curlwp->l_nlocks++;
+  uvmemu::sched::MutexAcquired(mtx);
 }
 
 void mutex_exit(kmutex_t* mtx) {
@@ -71,6 +77,7 @@ void mutex_exit(kmutex_t* mtx) {
   }
   mtx->mtx_owner = nullptr;
   curlwp->l_nlocks--;
+  uvmemu::sched::MutexReleased(mtx, /*switch_point=*/true);
 }
 
 int mutex_tryenter(kmutex_t* mtx) {
@@ -78,6 +85,7 @@ int mutex_tryenter(kmutex_t* mtx) {
   if (mtx->mtx_owner != nullptr) return 0;
   mtx->mtx_owner = curlwp;
   curlwp->l_nlocks++;
+  uvmemu::sched::MutexAcquired(mtx);
   return 1;
 }
 

@@ -14,7 +14,11 @@
 // and aborts.  A panic raised while that is being printed aborts at once.
 // Under ScopedPanicThrows the panic instead throws uvmemu::KernelPanic
 // with the message and prints nothing.
+#include "uvmemu/panic.h"
+
 #include <execinfo.h>
+#include <sys/lwp.h>
+#include <sys/systm.h>
 #include <unistd.h>
 
 #include <cstdarg>
@@ -23,10 +27,7 @@
 #include <iostream>
 #include <string>
 
-#include <sys/lwp.h>
-#include <sys/systm.h>
-
-#include "uvmemu/panic.h"
+#include "emu/sched_hooks.h"
 #include "uvmemu/trace.h"
 
 namespace {
@@ -71,6 +72,7 @@ std::string VFormat(const char* fmt, va_list ap) {
                  curlwp->l_name != nullptr ? curlwp->l_name : "?",
                  curlwp->l_nlocks, curlwp->l_nlocks == 1 ? "" : "es");
   }
+  uvmemu::sched::PrintPanicNote(stderr);
   std::fprintf(stderr, "--- last %zu UVMHIST records, oldest first ---\n",
                kTraceTail);
   std::fflush(stderr);
@@ -100,9 +102,10 @@ void panic(const char* fmt, ...) {
 
 void kern_assert_failed(const char* expr, const char* file, int line,
                         const char* func) {
-  panic("kernel diagnostic assertion \"%s\" failed: file \"%s\", line %d, "
-        "function %s",
-        expr, file, line, func);
+  panic(
+      "kernel diagnostic assertion \"%s\" failed: file \"%s\", line %d, "
+      "function %s",
+      expr, file, line, func);
 }
 
 namespace uvmemu {

@@ -10,15 +10,17 @@
  * physical arena (emu/arena.cc); this file threads the pages onto
  * Boost.Intrusive lists through pg->pageq, where the kernel uses TAILQs.
  *
- * The page daemon is uvm_pdaemon.cc.  On the machine with a single LWP,
- * uvm_wait() runs it inline and uvm_unlock_and_wait() reports the
- * deadlock that its sleep would be (see the comments there); the
- * scheduler issue (issue 4) replaces them with real sleeps.
+ * The page daemon is uvm_pdaemon.cc.  uvm_wait() wakes it, when it
+ * runs as a kernel thread (KernelConfig::pagedaemon_thread), or else does
+ * its work inline; then it sleeps on the scheduler's wait channel
+ * &uvmexp.free (emu/sched.cc), woken by uvm_pagefree().
+ * uvm_unlock_and_wait() sleeps on the busy page, woken by its owner.
  */
 
 #include "opt_uvmhist.h"
 
 #include <sys/param.h>
+#include <sys/proc.h>
 #include <sys/systm.h>
 
 #include <uvm/uvm.h>
@@ -27,12 +29,14 @@
 
 #include "emu/arena.h"
 #include "emu/inject_point.h"
+#include "emu/sched_hooks.h"
 
 /*
  * global data structures
  */
 
 kmutex_t uvm_pageqlock;		/* lock for active/inactive page queues */
+int uvm_pagedaemon_wchan;	/* the page daemon sleeps here */
 struct uvmexp uvmexp;		/* system-wide counters */
 unsigned int uvm_extrapages;	/* pages allocated outside the page pool */
 
@@ -116,6 +120,9 @@ uvm_page_init(size_t npages)
 	uvmemu::arena::Init(npages);
 	mutex_init(&uvm_pageqlock, MUTEX_DEFAULT, IPL_NONE);
 	mutex_init(&uvm_fpageqlock, MUTEX_DEFAULT, IPL_VM);
+	uvmemu::sched::NameChannel(&uvmexp.free, "uvmexp.free");
+	uvmemu::sched::NameChannel(&uvm_pagedaemon_wchan,
+	    "uvm_pagedaemon_wchan");
 	uvm_pagelists = new struct uvm_pagelists;
 
 	for (lcv = 0; lcv < npages; lcv++) {
@@ -176,10 +183,9 @@ uvm_page_shutdown(void)
  * => there are no uvm_objects on this machine: obj must be NULL.
  * => the kernel keeps a reserve for the page daemon and wakes it when
  *    free memory runs low (uvm_pageout_needed()).  the page-out needs no
- *    memory here (the swap device is memory), so there is no reserve;
- *    and on the single-LWP machine there is no daemon to wake: the
- *    page-out runs when an allocation fails and its caller calls
- *    uvm_wait().
+ *    memory here (the swap device is memory), so there is no reserve.
+ *    without a page daemon thread the page-out runs when an allocation
+ *    fails and its caller calls uvm_wait().
  */
 
 struct vm_page *
@@ -216,6 +222,8 @@ uvm_pagealloc(struct uvm_object *obj, voff_t off, struct vm_anon *anon,
 	mutex_exit(&uvm_fpageqlock);
 
 	uvm_wait_noprogress = 0;
+	if (uvm_pagedaemon_lid != 0 && uvm_pageout_needed())
+		wakeup(&uvm_pagedaemon_wchan);
 
 	pg->offset = off;
 	pg->uobject = obj;
@@ -326,6 +334,14 @@ uvm_pagefree(struct vm_page *pg)
 	}
 	uvm_free_runtail = pg;
 	uvmexp.free++;
+
+	/*
+	 * the kernel's page daemon wakes uvm_wait() sleepers after a scan;
+	 * here every free does, so that any LWP freeing memory ends the
+	 * wait (wakeup only scans the sleepers).
+	 */
+
+	wakeup(&uvmexp.free);
 	mutex_exit(&uvm_fpageqlock);
 }
 
@@ -594,24 +610,26 @@ uvm_pagebyphys(paddr_t pa)
 /*
  * uvm_wait: wait (sleep) for the page daemon to free some pages
  *
- * => the kernel wakes the page daemon and sleeps until it has freed
- *    pages.  this machine has a single LWP, so the waiting LWP does the
- *    page daemon's work itself, inline (the one marked block below),
- *    when free memory is below the page daemon's threshold; then:
- *	- if pages are free, return and let the caller retry (it may
- *	  also be that the allocation failure was injected);
- *	- if no page is free, nobody could ever free one while we slept:
- *	  report the deadlock with a panic instead of hanging.
- *	- a caller that keeps failing and retrying without any page
- *	  allocation ever succeeding (an allocation made to fail every
- *	  time) would spin forever: after UVM_WAIT_LIVELOCK such calls in
- *	  a row, report that too.
+ * => the page daemon, when it runs as a kernel thread, is woken (it
+ *    sleeps on &uvm_pagedaemon_wchan).  otherwise the waiting LWP does
+ *    the page daemon's work itself, inline, when free memory is below
+ *    the page daemon's threshold.
+ * => if pages are free, the allocation failure was injected (or was
+ *    transient), or the page-out freed some: we only offer the CPU
+ *    (preempt) and return, to let the caller retry.  a caller that
+ *    keeps failing and retrying without any page allocation ever
+ *    succeeding (an allocation made to fail every time) would spin
+ *    forever: after UVM_WAIT_LIVELOCK such calls in a row, that is
+ *    reported.
+ * => if no page is free we sleep on &uvmexp.free, which uvm_pagefree()
+ *    wakes: the page daemon's work, or any other LWP freeing memory,
+ *    ends the wait.  the free-list lock is the interlock, so a page
+ *    freed between the check and the sleep cannot be missed.
+ * => with no other LWP in existence nobody could ever free a page: that
+ *    is reported at once.  otherwise, if every LWP ends up waiting, the
+ *    scheduler reports the deadlock.
  * => callers hold no lock the page-out takes (page queues, anons),
  *    except that it skips anons whose lock is held.
- * => with a scheduler (issue 4), the marked block becomes: wake the
- *    page daemon LWP (which runs uvm_pageout_run() while
- *    uvm_pageout_needed()) and sleep on &uvmexp.free until it has
- *    freed pages; the checks below then only apply when no LWP can run.
  */
 
 void
@@ -623,37 +641,50 @@ uvm_wait(const char *wmsg)
 	if (mutex_owned(&uvm_pageqlock))
 		panic("uvm_wait(%s): called with the page queues locked", wmsg);
 
-	/* single-LWP machine: the page daemon runs here, inline */
 	freed = 0;
-	if (uvm_pageout_needed())
+	if (uvm_pagedaemon_lid != 0)
+		wakeup(&uvm_pagedaemon_wchan);
+	else if (uvm_pageout_needed())
 		freed = uvm_pageout_run(uvmexp.freetarg - uvmexp.free);
-	/* end of the single-LWP page daemon */
 
-	if (uvmexp.free == 0) {
+	mutex_enter(&uvm_fpageqlock);
+	if (uvmexp.free > 0) {
+		mutex_exit(&uvm_fpageqlock);
+		if (++uvm_wait_noprogress >= UVM_WAIT_LIVELOCK) {
+			panic("uvm_wait(%s): called %d times in a row without a "
+			    "successful page allocation (livelock: an "
+			    "allocation that always fails?)", wmsg,
+			    uvm_wait_noprogress);
+		}
+		UVMHIST_LOG(pdhist, "  <- paged out %d, %d pages free, not "
+		    "sleeping (wmesg %p)", freed, uvmexp.free, wmsg, 0);
+		preempt();
+		return;
+	}
+	if (!uvmemu::sched::OtherLwpsExist()) {
+		mutex_exit(&uvm_fpageqlock);
 		panic("uvm_wait(%s): out of physical pages and the page-out "
 		    "freed none (%d active, %d inactive, %d wired, swap "
 		    "%d of %d available slots only in swap)", wmsg,
 		    uvmexp.active, uvmexp.inactive, uvmexp.wired,
 		    uvmexp.swpgonly, uvmexp.swpgavail);
 	}
-	if (++uvm_wait_noprogress >= UVM_WAIT_LIVELOCK) {
-		panic("uvm_wait(%s): called %d times in a row without a "
-		    "successful page allocation (livelock: an allocation "
-		    "that always fails?)", wmsg, uvm_wait_noprogress);
-	}
-	UVMHIST_LOG(pdhist, "  <- paged out %d, %d pages free (wmsg %p)",
-	    freed, uvmexp.free, wmsg, 0);
+	UVMHIST_LOG(pdhist, "  sleeping on uvmexp.free (wmesg %p)", wmsg,
+	    0, 0, 0);
+	mtsleep(&uvmexp.free, PVM | PNORELOCK, wmsg, 0, &uvm_fpageqlock);
+	UVMHIST_LOG(pdhist, "  <- woken, %d pages free", uvmexp.free, 0, 0,
+	    0);
 }
 
 /*
  * uvm_unlock_and_wait: UVM_UNLOCK_AND_WAIT(): drop the interlock and
  * sleep on event (a busy page) until its owner wakes us.
  *
- * => on a machine with a single LWP nobody can clear PG_BUSY while we
- *    sleep: the sleep would never end.  we release the interlock (as the
- *    kernel does before sleeping) and report the deadlock with a panic.
- * => the scheduler issue (issue 4) replaces this with a real sleep on
- *    the wait channel, woken by the page's owner.
+ * => the owner clears PG_BUSY and, seeing PG_WANTED, calls wakeup(pg).
+ * => the interlock is released once we are asleep, so that wakeup
+ *    cannot be lost; it is not re-taken (the caller restarts).
+ * => if nobody can ever run to wake us, the scheduler reports the
+ *    deadlock ("deadlock: <msg>: LWP n sleeping on ...").
  */
 
 void
@@ -663,9 +694,7 @@ uvm_unlock_and_wait(void *event, kmutex_t *slock, bool intr, const char *msg,
 	UVMHIST_FUNC("uvm_unlock_and_wait"); UVMHIST_CALLED(pdhist);
 
 	(void)intr;
-	(void)timo;
 	UVMHIST_LOG(pdhist, "  event %p wmesg %p", event, msg, 0, 0);
-	mutex_exit(slock);
-	panic("deadlock: %s: sleeping on busy page %p with no other LWP",
-	    msg, event);
+	mtsleep(event, PVM | PNORELOCK, msg, timo, slock);
+	UVMHIST_LOG(pdhist, "  <- woken (event %p)", event, 0, 0, 0);
 }

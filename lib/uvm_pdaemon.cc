@@ -16,11 +16,13 @@
  * uvmexp.paging.
  *
  * Who runs it:
- *	- uvm_wait() on the single-LWP machine, inline, when
- *	  uvm_pageout_needed() (see uvm_wait in uvm_page.cc);
- *	- the page daemon LWP once there is a scheduler: it sleeps until
- *	  woken, then calls uvm_pageout_run(uvmexp.freetarg - uvmexp.free)
- *	  and wakes the uvm_wait() sleepers (docs/paging.md);
+ *	- the page daemon kernel thread, uvm_pageout(), when the machine
+ *	  runs one (KernelConfig::pagedaemon_thread): uvm_wait() and
+ *	  uvm_pagealloc() wake it, it pages out until free memory is back
+ *	  at its target, and uvm_pagefree() wakes the uvm_wait() sleepers;
+ *	- otherwise uvm_wait(), inline, when uvm_pageout_needed(): the LWP
+ *	  that waits for memory does the daemon's work itself (see uvm_wait
+ *	  in uvm_page.cc);
  *	- tests and the Machine API (uvm_pageout_run, uvm_pageout_range).
  */
 
@@ -30,6 +32,8 @@
 #include <sys/systm.h>
 
 #include <uvm/uvm.h>
+
+#include "emu/sched_hooks.h"
 
 /*
  * the clock policy keeps this percentage of the pageable pages on the
@@ -42,6 +46,11 @@
  * too little refills the queue from the active one for the next.
  */
 #define UVMPD_NPASSES		4
+
+/*
+ * the page daemon kernel thread's LWP id, 0 when there is none.
+ */
+int uvm_pagedaemon_lid;
 
 /*
  * uvmpd_tune: set the free-page thresholds of the page daemon.
@@ -454,4 +463,76 @@ uvm_pageout_range(struct vm_map *map, vaddr_t start, vaddr_t end)
 	}
 	mutex_exit(&map->lock);
 	return n;
+}
+
+/*
+ * uvm_pageout: the page daemon's main loop (a kernel thread).
+ *
+ * => sleeps on &uvm_pagedaemon_wchan until free memory is short, then
+ *    pages out until it is back at uvmexp.freetarg.  the pages it frees
+ *    wake the uvm_wait() sleepers (uvm_pagefree).
+ * => a run that frees nothing (everything wired, busy or swap full)
+ *    sleeps until the next uvm_wait() wakes it, rather than spinning:
+ *    if nobody else can free memory either, the scheduler reports the
+ *    deadlock.
+ * => returns when asked to stop (uvm_pageout_stop).
+ */
+
+static void
+uvm_pageout(void)
+{
+	int freed;
+	UVMHIST_FUNC("uvm_pageout"); UVMHIST_CALLED(pdhist);
+
+	for (;;) {
+		mutex_enter(&uvm_fpageqlock);
+		while (!uvm_pageout_needed() &&
+		    !uvmemu::sched::StopRequested())
+			mtsleep(&uvm_pagedaemon_wchan, PVM, "pgdaemon", 0,
+			    &uvm_fpageqlock);
+		mutex_exit(&uvm_fpageqlock);
+		if (uvmemu::sched::StopRequested())
+			break;
+
+		freed = uvm_pageout_run(uvmexp.freetarg - uvmexp.free);
+		UVMHIST_LOG(pdhist, "  freed %d, free %d", freed,
+		    uvmexp.free, 0, 0);
+		if (freed == 0) {
+			mutex_enter(&uvm_fpageqlock);
+			if (!uvmemu::sched::StopRequested())
+				mtsleep(&uvm_pagedaemon_wchan, PVM,
+				    "pgdaemon", 0, &uvm_fpageqlock);
+			mutex_exit(&uvm_fpageqlock);
+		}
+	}
+	UVMHIST_LOG(pdhist, "<- stopped", 0, 0, 0, 0);
+}
+
+/*
+ * uvm_pageout_start: start the page daemon kernel thread (at boot).
+ */
+
+void
+uvm_pageout_start(void)
+{
+
+	KASSERT(uvm_pagedaemon_lid == 0);
+	uvm_pagedaemon_lid = uvmemu::sched::SpawnKernelThread("pagedaemon",
+	    uvm_pageout);
+}
+
+/*
+ * uvm_pageout_stop: stop the page daemon kernel thread (at shutdown).
+ */
+
+void
+uvm_pageout_stop(void)
+{
+	int lid;
+
+	if (uvm_pagedaemon_lid == 0)
+		return;
+	lid = uvm_pagedaemon_lid;
+	uvm_pagedaemon_lid = 0;
+	uvmemu::sched::StopKernelThread(lid);
 }

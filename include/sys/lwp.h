@@ -2,7 +2,8 @@
  * NetBSD <sys/lwp.h> and <sys/sched.h>: the LWP and per-CPU scheduler
  * state the port reads (curlwp->l_cpu->ci_schedstate.spc_flags) and
  * preempt().  On this single-CPU emulated machine the scheduler
- * (emu/sched) owns curlwp and sets SPCF_SHOULDYIELD.
+ * (emu/sched.cc) runs LWPs as fibers on one host thread: it sets curlwp
+ * and SPCF_SHOULDYIELD at every switch (docs/scheduler.md).
  */
 #ifndef UVMEMU_SYS_LWP_H
 #define UVMEMU_SYS_LWP_H
@@ -28,6 +29,10 @@ struct lwp {
 	int		l_nlocks;	/* kmutexes held */
 	const void	*l_wchan;	/* wait channel, if sleeping */
 	const char	*l_wmesg;	/* wait message, if sleeping */
+	void		*l_sched;	/* the scheduler's record (emu/sched) */
+	void		*l_onfault;	/* copyin/copyout recovery (pcb_onfault) */
+	int		l_sigdepth;	/* SIGSEGV handler frames on the alt stack */
+	uintptr_t	l_faultaddr;	/* address of the fault being handled */
 };
 
 /* The running LWP; set by the scheduler at every switch. */

@@ -28,6 +28,7 @@ typedef struct kmutex {
 	struct lwp	*mtx_owner;
 	unsigned int	mtx_magic;	/* MUTEX_MAGIC while initialised */
 	int		mtx_ipl;
+	int		mtx_waiters;	/* LWPs blocked in mutex_enter */
 } kmutex_t;
 
 #define MUTEX_MAGIC	0x6d757478u	/* "mutx" */

@@ -54,6 +54,13 @@ struct vm_page {
 
 extern kmutex_t uvm_pageqlock;	/* lock for active/inactive page q */
 
+/*
+ * wait channels: uvm_wait() sleeps on &uvmexp.free, which uvm_pagefree()
+ * wakes; the page daemon sleeps on &uvm_pagedaemon_wchan, which
+ * uvm_wait() wakes.
+ */
+extern int uvm_pagedaemon_wchan;
+
 /* lib/uvm_page.cc */
 void		uvm_page_init(size_t);		/* boot: npages of RAM */
 void		uvm_page_shutdown(void);	/* all pages must be free */

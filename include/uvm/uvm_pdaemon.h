@@ -2,9 +2,10 @@
  * NetBSD <uvm/uvm_pdaemon.h>: the page daemon (lib/uvm_pdaemon.cc).
  *
  * The page-out is synchronous (the swap device is memory): a scan frees
- * pages by writing anon pages to swap.  On the single-LWP machine
- * uvm_wait() runs it inline; with a scheduler the page daemon LWP runs
- * uvm_pageout_run() whenever uvm_pageout_needed() (docs/paging.md).
+ * pages by writing anon pages to swap.  The page daemon kernel thread
+ * (uvm_pageout_start) runs uvm_pageout_run() whenever
+ * uvm_pageout_needed(); without it, uvm_wait() runs the page-out inline
+ * (docs/paging.md).
  */
 #ifndef UVMEMU_UVM_PDAEMON_H
 #define UVMEMU_UVM_PDAEMON_H
@@ -30,6 +31,11 @@ int	uvm_pageout_anon(struct vm_anon *);
 
 /* page out the resident anon pages of [start, end) in map: count */
 int	uvm_pageout_range(struct vm_map *, vaddr_t, vaddr_t);
+
+/* the page daemon kernel thread: its LWP id (0: none), start, stop */
+extern int uvm_pagedaemon_lid;
+void	uvm_pageout_start(void);
+void	uvm_pageout_stop(void);
 
 /* could waiting for the page daemon free memory? */
 bool	uvm_reclaimable(void);

@@ -28,6 +28,10 @@ struct KernelConfig {
   // panics).
   size_t free_min = 0;
   size_t free_target = 0;
+  // Run the page daemon as a kernel thread (an LWP of the scheduler,
+  // include/uvmemu/scheduler.h) that uvm_wait() wakes and sleeps for.
+  // Off, the LWP that waits for memory pages out inline (docs/paging.md).
+  bool pagedaemon_thread = false;
   // UVMHIST ring size in records.
   size_t trace_records = 4096;
   // Host mappings (4 KiB pages mapped into address-space windows) the

@@ -21,6 +21,8 @@ struct MachineConfig {
   // Page daemon thresholds (see KernelConfig): 0 = tuned from memory.
   size_t free_min = 0;
   size_t free_target = 0;
+  // The page daemon as a kernel thread (see KernelConfig).
+  bool pagedaemon_thread = false;
   size_t host_mapping_budget = 30000;  // well under vm.max_map_count
   size_t max_processes = 64;
   size_t trace_records = 4096;
