@@ -272,8 +272,6 @@ const std::vector<Rec*>& AllLwps() {
   return C().all;
 }
 
-uint64_t Ticks() { return C().ticks; }
-
 void ResetLids() {
   int max = 1;
   for (const Rec* r : AllLwps()) max = std::max(max, r->l->l_lid);

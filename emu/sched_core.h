@@ -121,7 +121,6 @@ int LiveLwps(uint64_t session);
 const std::vector<Rec*>& AllLwps();
 // Lids restart after the highest live one.
 void ResetLids();
-uint64_t Ticks();
 
 // --- sched_session.cc -------------------------------------------------
 // The decision at a switch point: an index into cands, and whether the

@@ -176,6 +176,38 @@ TEST_F(SchedAmapTest, CowNow_OutOfPages_WaitsUntilAnotherLwpFrees) {
   Cleanup(2);
 }
 
+// A page daemon as a kernel thread: uvm_wait wakes it, it frees memory
+// (here: pages the test hoarded), which wakes the waiting fork.
+TEST_F(SchedAmapTest, CowNow_OutOfPages_KernelThreadWokenByUvmWaitFrees) {
+  Fork(2, {0, 1});
+  std::vector<vm_page*> hoard;
+  while (vm_page* pg = uvm_pagealloc(nullptr, 0, nullptr, 0))
+    hoard.push_back(pg);
+  int rounds = 0;
+  const int daemon = sched::SpawnKernelThread("pagedaemon", [&] {
+    for (;;) {
+      tsleep(&uvm_pagedaemon_wchan, PVM, "pgdaemon", 0);
+      if (sched::StopRequested()) break;
+      rounds++;
+      for (vm_page* pg : hoard) uvm_pagefree(pg);
+      hoard.clear();
+    }
+  });
+  {
+    Scheduler sched;
+    const int cow =
+        sched.Spawn("fork", [&] { amap_cow_now(map_, &child_->entry); });
+    EXPECT_EQ(cow, daemon + 1);
+    ASSERT_TRUE(sched.Run().ok());  // does not wait for the kernel thread
+  }
+  EXPECT_EQ(rounds, 1);
+  ExpectCopied({0, 1});
+  EXPECT_TRUE(sched::OtherLwpsExist());
+  sched::StopKernelThread(daemon);
+  EXPECT_FALSE(sched::OtherLwpsExist());
+  Cleanup(2);
+}
+
 // --- amap_wipeout ------------------------------------------------------------
 
 TEST_F(SchedAmapTest, Wipeout_ShouldYield_OtherLwpRunsMidWay) {
