@@ -61,7 +61,7 @@ struct uvm_pagelists {
  * page array it threads through.
  */
 static struct uvm_pagelists *uvm_pagelists;
-static kmutex_t uvm_fpageqlock;	/* lock for the free list */
+kmutex_t uvm_fpageqlock;		/* lock for the free list */
 
 /*
  * the free list is LIFO, as the kernel's, except that a page freed
@@ -642,9 +642,8 @@ uvm_wait(const char *wmsg)
 		panic("uvm_wait(%s): called with the page queues locked", wmsg);
 
 	freed = 0;
-	if (uvm_pagedaemon_lid != 0)
-		wakeup(&uvm_pagedaemon_wchan);
-	else if (uvm_pageout_needed())
+	wakeup(&uvm_pagedaemon_wchan);
+	if (uvm_pagedaemon_lid == 0 && uvm_pageout_needed())
 		freed = uvm_pageout_run(uvmexp.freetarg - uvmexp.free);
 
 	mutex_enter(&uvm_fpageqlock);

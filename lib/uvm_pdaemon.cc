@@ -29,6 +29,7 @@
 #include "opt_uvmhist.h"
 
 #include <sys/param.h>
+#include <sys/proc.h>
 #include <sys/systm.h>
 
 #include <uvm/uvm.h>

@@ -318,19 +318,14 @@ TEST_F(SchedAmapTest, Extend_OtherLwpAddsWhileUnlocked_AnonKept) {
 
 // --- amap_swap_off -----------------------------------------------------------
 
-// Gives an anon a swap slot holding its page's bytes and frees the page,
-// as a page-out would.
+// Pages an anon out with the page daemon's own routine: its bytes go to
+// a swap slot and its page is freed.
 int SwapOut(vm_anon* anon) {
-  int n = 1;
-  const int slot = uvm_swap_alloc(&n, false);
-  EXPECT_GT(slot, 0);
-  uvm_swap_put(slot, uvm_pagedata(anon->an_page));
-  anon->an_swslot = slot;
   mutex_enter(&anon->an_lock);
-  mutex_enter(&uvm_pageqlock);
-  uvm_pagefree(anon->an_page);
-  mutex_exit(&uvm_pageqlock);
+  EXPECT_EQ(uvm_pageout_anon(anon), 0);
+  const int slot = anon->an_swslot;
   mutex_exit(&anon->an_lock);
+  EXPECT_GT(slot, 0);
   return slot;
 }
 

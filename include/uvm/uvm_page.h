@@ -60,6 +60,7 @@ extern kmutex_t uvm_pageqlock;	/* lock for active/inactive page q */
  * uvm_wait() wakes.
  */
 extern int uvm_pagedaemon_wchan;
+extern kmutex_t uvm_fpageqlock;	/* the free list (uvm_page.cc) */
 
 /* lib/uvm_page.cc */
 void		uvm_page_init(size_t);		/* boot: npages of RAM */
