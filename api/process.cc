@@ -17,12 +17,9 @@ vm_prot_t ToVmProt(int prot) { return static_cast<vm_prot_t>(prot); }
 
 vm_inherit_t ToVmInherit(Inherit inherit) {
   switch (inherit) {
-    case Inherit::kShare:
-      return MAP_INHERIT_SHARE;
-    case Inherit::kCopy:
-      return MAP_INHERIT_COPY;
-    case Inherit::kNone:
-      return MAP_INHERIT_NONE;
+    case Inherit::kShare: return MAP_INHERIT_SHARE;
+    case Inherit::kCopy: return MAP_INHERIT_COPY;
+    case Inherit::kNone: return MAP_INHERIT_NONE;
   }
   return MAP_INHERIT_COPY;
 }
@@ -64,15 +61,15 @@ absl::Status Process::CheckRange(uint64_t va, uint64_t length) const {
   if (absl::Status s = CheckRunning(); !s.ok()) return s;
   if (length == 0) return absl::InvalidArgumentError("length is zero");
   if ((va | length) & PAGE_MASK)
-    return absl::InvalidArgumentError(absl::StrFormat(
-        "va 0x%x or length 0x%x is not page aligned", va, length));
+    return absl::InvalidArgumentError(
+        absl::StrFormat("va 0x%x or length 0x%x is not page aligned", va, length));
   const vm_map& map = vm_->vm_map;
   // va > max_offset first: max_offset - va must not wrap.
   if (va < map.min_offset || va > map.max_offset ||
       length > map.max_offset - va)
-    return absl::InvalidArgumentError(
-        absl::StrFormat("[0x%x, +0x%x) is outside the user range [0x%x, 0x%x)",
-                        va, length, map.min_offset, map.max_offset));
+    return absl::InvalidArgumentError(absl::StrFormat(
+        "[0x%x, +0x%x) is outside the user range [0x%x, 0x%x)", va, length,
+        map.min_offset, map.max_offset));
   return absl::OkStatus();
 }
 
@@ -81,14 +78,12 @@ char* Process::Window() const { return pmap_window(vm_->vm_map.pmap); }
 absl::StatusOr<uint64_t> Process::Mmap(uint64_t length, int prot,
                                        const MapOptions& options) {
   if (absl::Status s = CheckRunning(); !s.ok()) return s;
-  if (prot & ~kReadWrite)
-    return absl::InvalidArgumentError("unknown protection bits");
+  if (prot & ~kReadWrite) return absl::InvalidArgumentError("unknown protection bits");
   vaddr_t va = options.fixed_address.value_or(vm_->vm_map.min_offset);
   if (absl::Status s = CheckRange(va, length); !s.ok()) return s;
   int flags = options.fixed_address ? UVM_FLAG_FIXED : 0;
   if (options.shared) flags |= UVM_FLAG_SHAREDANON;
-  const vm_inherit_t inherit =
-      options.shared ? MAP_INHERIT_SHARE : MAP_INHERIT_COPY;
+  const vm_inherit_t inherit = options.shared ? MAP_INHERIT_SHARE : MAP_INHERIT_COPY;
   const int error = uvm_map_anon(&vm_->vm_map, &va, length, ToVmProt(prot),
                                  VM_PROT_ALL, inherit, flags);
   if (error == ENOMEM && options.fixed_address)
@@ -105,8 +100,7 @@ absl::Status Process::Munmap(uint64_t va, uint64_t length) {
 
 absl::Status Process::Mprotect(uint64_t va, uint64_t length, int prot) {
   if (absl::Status s = CheckRange(va, length); !s.ok()) return s;
-  if (prot & ~kReadWrite)
-    return absl::InvalidArgumentError("unknown protection bits");
+  if (prot & ~kReadWrite) return absl::InvalidArgumentError("unknown protection bits");
   return ErrnoStatus(
       uvm_map_protect(&vm_->vm_map, va, va + length, ToVmProt(prot), false),
       "mprotect");
