@@ -46,17 +46,17 @@ FailurePlan RandomFails(double probability, uint64_t seed) {
 }
 
 // ---------------------------------------------------------------------------
-// Random sequences (the default run: 10 seeds x 400 ops, ~4000 ops).
+// Random sequences (the default run: 16 seeds x 1000 ops).
 
 class VerifyRandom : public ::testing::TestWithParam<uint64_t> {};
 
 TEST_P(VerifyRandom, RandomOps_MatchTheModelAndKeepEveryInvariant) {
-  const std::vector<Op> ops = GenerateOps(GetParam(), 400, DefaultWeights());
+  const std::vector<Op> ops = GenerateOps(GetParam(), 1000, DefaultWeights());
   EXPECT_TRUE(Matches(ops, HarnessConfig(), GetParam()));
 }
 
 INSTANTIATE_TEST_SUITE_P(Seeds, VerifyRandom,
-                         ::testing::Range<uint64_t>(1, 11));
+                         ::testing::Range<uint64_t>(1, 17));
 
 // Mostly forks, exits and writes: deep copy-on-write chains.
 TEST(VerifyRandomForkHeavy, ForksAndWrites_MatchTheModel) {
@@ -114,6 +114,9 @@ void SweepScenario(uint64_t seed, size_t nops) {
   const RunResult counted = RunIsolated(ops, config);
   ASSERT_TRUE(counted.ok) << FailureReport(ops, config, {}, counted, seed);
   ASSERT_GT(counted.failure_points, 0u) << "seed " << seed;
+  std::printf("seed %llu: %zu ops, %llu failure points\n",
+              static_cast<unsigned long long>(seed), nops,
+              static_cast<unsigned long long>(counted.failure_points));
   for (uint64_t n = 1; n <= counted.failure_points; n++) {
     RunOptions options;
     options.plan = NthFails(n);
@@ -152,6 +155,46 @@ TEST(VerifyShrink, Ddmin_FindsTheTwoOpsThatTogetherFail) {
   EXPECT_EQ(shrunk[0], ops[37]);
   EXPECT_EQ(shrunk[1], ops[150]);
   EXPECT_LT(tests, 100u);
+}
+
+// A planted copy-on-write bug: once an anon is shared by two amaps, a
+// byte of its page changes behind the model's back.  The report must
+// carry a shrunk sequence that still fails, the replay line and the dump.
+TEST(VerifyReport, PlantedCowBug_IsShrunkAndReported) {
+  HarnessConfig config;
+  config.after_step = [](Harness& h) {
+    for (size_t p = 0; p < h.process_count(); p++) {
+      vm_map* map = &h.space(p)->vm_map;
+      for (vm_map_entry* e = uvm_map_first(map); e != nullptr;
+           e = uvm_map_next(map, e)) {
+        const vm_amap* amap = e->aref.ar_amap;
+        for (int s = 0; amap != nullptr && s < amap->am_nslot; s++) {
+          vm_anon* anon = amap->am_anon[s];
+          if (anon != nullptr && anon->an_ref > 1 && anon->an_page != nullptr) {
+            static_cast<char*>(uvm_pagedata(anon->an_page))[7] ^= 0x40;
+            return;
+          }
+        }
+      }
+    }
+  };
+  const std::vector<Op> ops = GenerateOps(11, 300, DefaultWeights());
+  const RunResult r = RunIsolated(ops, config);
+  ASSERT_FALSE(r.ok);
+  const std::string report = FailureReport(ops, config, {}, r, 11);
+  std::printf("%s", report.c_str());  // what a report looks like
+  EXPECT_THAT(report, ::testing::HasSubstr("seed 11: divergence at op"));
+  EXPECT_THAT(report, ::testing::HasSubstr("replay: UVMEMU_VERIFY_OPS='"));
+  EXPECT_THAT(report, ::testing::HasSubstr("structure dump at the failure"));
+  EXPECT_THAT(report, ::testing::HasSubstr("amap: ref"));
+  EXPECT_THAT(report, ::testing::Not(::testing::HasSubstr("no longer fails")));
+  // map, write, fork and a fault that copies the amap: a handful of ops.
+  const size_t at = report.find("shrunk to ");
+  ASSERT_NE(at, std::string::npos);
+  const int shrunk = std::atoi(report.c_str() + at + 10);
+  EXPECT_GE(shrunk, 3);
+  EXPECT_LE(shrunk, 8) << report;
+  EXPECT_LT(static_cast<size_t>(shrunk), r.failed_op + 1);
 }
 
 TEST(VerifyOps, TextAndBytes_RoundTrip) {
@@ -286,6 +329,10 @@ TEST(Slow_VerifySoak, MillionOps_MatchTheModel) {
     const RunResult r = RunIsolated(ops, HarnessConfig());
     ops_run += r.steps;
     ASSERT_TRUE(r.ok) << FailureReport(ops, HarnessConfig(), {}, r, seed);
+    if ((seed + 1) % 100 == 0)
+      std::printf("soak: %llu seeds, %llu ops\n",
+                  static_cast<unsigned long long>(seed + 1 - 1000000),
+                  static_cast<unsigned long long>(ops_run));
   }
   const double secs =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - start)

@@ -511,6 +511,7 @@ RunResult RunOps(const std::vector<Op>& ops, const HarnessConfig& config,
     absl::Status s = harness->Step(ops[i]);
     if (options.keep_log) r.log.push_back(harness->last());
     r.steps = i + 1;
+    if (config.after_step) config.after_step(*harness);
     if (s.ok()) s = harness->Check();
     if (!s.ok()) {
       if (s.message().find(harness->last()) == std::string::npos)

@@ -25,6 +25,8 @@
 
 namespace uvmemu::verify {
 
+class Harness;
+
 struct HarnessConfig {
   size_t max_processes = 6;
   // Fixed mappings and random operands fall in the first span_pages of
@@ -40,6 +42,9 @@ struct HarnessConfig {
   bool check_contents = true;
   // The kernel structure invariants after every step.
   bool check_kernel = true;
+  // Runs after every step, before the checks: the harness's own tests
+  // plant a bug here to see it caught, shrunk and reported.
+  std::function<void(Harness&)> after_step;
   MachineConfig machine = {.physical_pages = 2048,
                            .swap_slots = 256,
                            .host_mapping_budget = 30000,
@@ -65,7 +70,8 @@ class Harness {
   const std::string& last() const { return last_; }
   // Every process's structure dump and the model's pages.
   std::string Dump() const;
-  // Process p's address space (p indexes the live processes).
+  // The live processes' address spaces (in the model's order).
+  size_t process_count() const { return procs_.size(); }
   struct vmspace* space(size_t p) const {
     return procs_[p].vmspace();
   }
