@@ -45,7 +45,9 @@ struct HarnessConfig {
   // Runs after every step, before the checks: the harness's own tests
   // plant a bug here to see it caught, shrunk and reported.
   std::function<void(Harness&)> after_step;
-  MachineConfig machine = {.physical_pages = 2048,
+  // Physical memory for the worst case: every process wiring or
+  // copying a large mapping (only pages in use cost host memory).
+  MachineConfig machine = {.physical_pages = 8192,
                            .swap_slots = 256,
                            .host_mapping_budget = 30000,
                            .max_processes = 16,
@@ -118,6 +120,9 @@ struct RunOptions {
   bool keep_log = false;
   // Silence the child's stderr (panics while shrinking).
   bool quiet = false;
+  // RunIsolated: a child still running after this long is killed and the
+  // run reported as hung (an infinite loop in the kernel code).
+  unsigned timeout_seconds = 120;
 };
 
 // Runs `ops` in this process.  After a failure the machine is abandoned
@@ -127,8 +132,8 @@ RunResult RunOps(const std::vector<Op>& ops, const HarnessConfig& config,
                  const RunOptions& options = {},
                  volatile size_t* progress = nullptr);
 
-// RunOps in a forked child: a panic, a leak or a corrupt kernel ends only
-// the child.  The parent must not have a Machine.
+// RunOps in a forked child: a panic, a hang, a leak or a corrupt kernel
+// ends only the child.  The parent must not have a Machine.
 RunResult RunIsolated(const std::vector<Op>& ops, const HarnessConfig& config,
                       const RunOptions& options = {});
 

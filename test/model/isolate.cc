@@ -1,6 +1,8 @@
 // RunIsolated, Shrink and FailureReport (test/model/harness.h).
 #include <fcntl.h>
+#include <signal.h>
 #include <sys/mman.h>
+#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -114,6 +116,9 @@ RunResult RunIsolated(const std::vector<Op>& ops, const HarnessConfig& config,
   const pid_t pid = fork();
   if (pid == 0) {
     close(fds[0]);
+    // Never outlive the parent, nor hang for ever.
+    prctl(PR_SET_PDEATHSIG, SIGKILL);
+    alarm(options.timeout_seconds);
     if (options.quiet) {
       const int null = open("/dev/null", O_WRONLY);
       if (null >= 0) {
@@ -143,6 +148,10 @@ RunResult RunIsolated(const std::vector<Op>& ops, const HarnessConfig& config,
   r.steps = at + 1;
   if (pid < 0)
     r.message = "fork failed";
+  else if (WIFSIGNALED(status) && WTERMSIG(status) == SIGALRM)
+    r.message = absl::StrFormat(
+        "the run hung: still running op %d after %d s (an infinite loop?)", at,
+        options.timeout_seconds);
   else if (WIFSIGNALED(status))
     r.message = absl::StrFormat(
         "the run died of signal %d (%s) during op %d (a panic or KASSERT: "
@@ -214,6 +223,8 @@ std::string FailureReport(const std::vector<Op>& ops,
   RunOptions quiet = options;
   quiet.quiet = true;
   quiet.keep_log = false;
+  // A replay of a prefix takes no longer than the whole failing run.
+  quiet.timeout_seconds = std::min(options.timeout_seconds, 30u);
   auto fails = [&](const std::vector<Op>& sub) {
     // Shrinking stops after five minutes: the best so far is reported.
     if (std::chrono::steady_clock::now() - start > std::chrono::minutes(5))
