@@ -31,7 +31,7 @@ if(UVMEMU_FUZZ)
     add_test(NAME fuzz.smoke
       COMMAND ${CMAKE_COMMAND} -E env
         "ASAN_OPTIONS=allow_user_segv_handler=1:detect_leaks=1"
-        sh -c "mkdir -p '${_corpus_out}' && exec \"$0\" -runs=2000 -handle_segv=0 -max_len=1200 '${_corpus_out}' '${PROJECT_SOURCE_DIR}/test/fuzz/corpus'"
+        sh -c "mkdir -p '${_corpus_out}' && exec \"$0\" -runs=300 -handle_segv=0 -max_len=1200 '${_corpus_out}' '${PROJECT_SOURCE_DIR}/test/fuzz/corpus'"
         $<TARGET_FILE:uvmemu_fuzz>)
     set_tests_properties(fuzz.smoke PROPERTIES LABELS fuzz TIMEOUT 600)
   endif()
