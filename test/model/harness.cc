@@ -525,6 +525,7 @@ RunResult RunOps(const std::vector<Op>& ops, const HarnessConfig& config,
     return fail(ops.size(),
                 absl::InternalError(absl::StrCat("at the end: ", s.message())));
   r.failure_points = FailurePointsSeen() - points_before;
+  if (plan) r.failures_injected = plan->failures_injected();
   plan.reset();
   harness.reset();
   return r;

@@ -106,12 +106,13 @@ class Harness {
 
 struct RunResult {
   bool ok = true;
-  size_t steps = 0;              // ops that ran
-  size_t failed_op = 0;          // the op whose step or check failed
-  std::string message;           // what diverged (or how the run died)
-  std::string dump;              // Harness::Dump() at the failure
-  std::vector<std::string> log;  // each op resolved (with keep_log)
-  uint64_t failure_points = 0;   // allocation failure points met
+  size_t steps = 0;                // ops that ran
+  size_t failed_op = 0;            // the op whose step or check failed
+  std::string message;             // what diverged (or how the run died)
+  std::string dump;                // Harness::Dump() at the failure
+  std::vector<std::string> log;    // each op resolved (with keep_log)
+  uint64_t failure_points = 0;     // allocation failure points met
+  uint64_t failures_injected = 0;  // of which the plan made fail
 };
 
 struct RunOptions {

@@ -45,6 +45,7 @@ std::string Serialize(const RunResult& r) {
   PutNumber(&out, r.steps);
   PutNumber(&out, r.failed_op);
   PutNumber(&out, r.failure_points);
+  PutNumber(&out, r.failures_injected);
   PutString(&out, r.message);
   PutString(&out, r.dump);
   PutNumber(&out, r.log.size());
@@ -53,16 +54,17 @@ std::string Serialize(const RunResult& r) {
 }
 
 bool Deserialize(std::string_view in, RunResult* r) {
-  uint64_t ok, steps, failed, points, nlog;
+  uint64_t ok, steps, failed, points, injected, nlog;
   if (!GetNumber(&in, &ok) || !GetNumber(&in, &steps) ||
       !GetNumber(&in, &failed) || !GetNumber(&in, &points) ||
-      !GetString(&in, &r->message) || !GetString(&in, &r->dump) ||
-      !GetNumber(&in, &nlog))
+      !GetNumber(&in, &injected) || !GetString(&in, &r->message) ||
+      !GetString(&in, &r->dump) || !GetNumber(&in, &nlog))
     return false;
   r->ok = ok != 0;
   r->steps = steps;
   r->failed_op = failed;
   r->failure_points = points;
+  r->failures_injected = injected;
   r->log.resize(nlog);
   for (std::string& s : r->log)
     if (!GetString(&in, &s)) return false;
