@@ -70,17 +70,14 @@ std::vector<uint8_t> WriteData(uint32_t seed, uint64_t len) {
 
 }  // namespace
 
+// The model's user range is the first process's, known once it exists.
 Harness::Harness(const HarnessConfig& config)
-    : config_(config),
-      machine_(config.machine),
-      model_(1, (uint64_t{8} << 30) / kPageBytes) {
+    : config_(config), machine_(config.machine), model_(0, 0) {
   const ResourceCounts before = Kernel::Counts();
   procs_.push_back(*machine_.Spawn());
-  model_.Spawn();
   const ResourceCounts after = Kernel::Counts();
   process_kmem_objects_ = after.kmem_objects - before.kmem_objects;
   process_kmem_bytes_ = after.kmem_bytes - before.kmem_bytes;
-  // The model's user range is the process's.
   const vm_map& map = procs_[0].vmspace()->vm_map;
   model_ = Model(map.min_offset / kPageBytes, map.max_offset / kPageBytes);
   model_.Spawn();
