@@ -64,8 +64,9 @@ absl::Status Process::CheckRange(uint64_t va, uint64_t length) const {
     return absl::InvalidArgumentError(
         absl::StrFormat("va 0x%x or length 0x%x is not page aligned", va, length));
   const vm_map& map = vm_->vm_map;
-  if (va < map.min_offset || length > map.max_offset - va ||
-      va + length > map.max_offset)
+  // va > max_offset first: max_offset - va must not wrap.
+  if (va < map.min_offset || va > map.max_offset ||
+      length > map.max_offset - va)
     return absl::InvalidArgumentError(absl::StrFormat(
         "[0x%x, +0x%x) is outside the user range [0x%x, 0x%x)", va, length,
         map.min_offset, map.max_offset));
