@@ -1,101 +1,171 @@
 // The fault path through the software MMU against the host kernel's own,
-// in one binary: zero-fill first touch, and the copy-on-write write fault
-// after fork.  Each iteration touches kPages pages (items/s = faults/s).
+// in one binary, so tools/bench-compare can divide one by the other:
 //
-// Emulated: a store through Process::Ptr into an emulated process raises
-// SIGSEGV; the MMU hands it to uvm_fault, which zero-fills or copies the
-// page and maps it.  Host: the same stores to a host mmap, after a host
-// fork() for COW (the parent writes while the child holds the pages).
+//   Fault_ZeroFill_{Emulated,Host}   first write to each page of a fresh
+//                                    anonymous mapping
+//   Fault_Read_{Emulated,Host}       first read of each page of a fresh
+//                                    anonymous mapping
+//   Fault_CowWrite_{Emulated,Host}   write to each page shared with a fork
+//                                    child (emulated: the child writes,
+//                                    after a read did the amap_copy; host:
+//                                    the parent writes while the child
+//                                    waits)
+//   ForkWrite_{Emulated,Host}/MiB    fork, the child writes every page of
+//                                    a 1, 16 or 256 MiB working set, exits
+//                                    and is reaped
+//
+// Emulated: a store through Process::Ptr raises SIGSEGV; the MMU hands it
+// to uvm_fault, which zero-fills or copies the page and maps it.  Host:
+// the same loads and stores on a host mmap, host fork() for COW.
+//
+// Times are CPU time (thread CPU time, plus the host children's CPU time
+// from wait4 where the work runs in a host child): the machine is shared,
+// and wall time there measures the neighbours too.  Per-page benchmarks
+// touch kPages pages per iteration (items/s = faults/s).
+//
+// Swap-in faults are not measured: nothing pages anons out yet.
 #include <benchmark/benchmark.h>
 #include <sys/mman.h>
+#include <sys/resource.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <cstdint>
+#include <cstdio>
 #include <cstdlib>
 #include <optional>
 
+#include "bench/bench_env.h"
 #include "uvmemu/machine.h"
-#include "uvmemu/trace.h"
 
 namespace {
+
+using uvmemu::bench::ThreadCpuSeconds;
+using uvmemu::bench::TheMachine;
 
 constexpr uint64_t kPageSize = 4096;
 constexpr uint64_t kPages = 256;
 constexpr uint64_t kBytes = kPages * kPageSize;
 
-void TouchEveryPage(char* base) {
-  for (uint64_t i = 0; i < kPages; i++) base[i * kPageSize] = 1;
+void WriteEveryPage(char* base, uint64_t pages) {
+  for (uint64_t i = 0; i < pages; i++) base[i * kPageSize] = 1;
   benchmark::ClobberMemory();
 }
 
-uvmemu::Machine& TheMachine() {
-  static uvmemu::Machine machine({.physical_pages = 4 * kPages});
-  uvmemu::Trace::Enable(false);  // measure the fault path, not the trace
-  return machine;
+void ReadEveryPage(const char* base, uint64_t pages) {
+  for (uint64_t i = 0; i < pages; i++) {
+    char c = *const_cast<const volatile char*>(base + i * kPageSize);
+    benchmark::DoNotOptimize(c);
+  }
 }
 
-void BM_ZeroFill_Emulated(benchmark::State& state) {
-  uvmemu::Machine& machine = TheMachine();
-  uvmemu::Process p = *machine.Spawn();
+[[noreturn]] void Die(const char* what) {
+  std::perror(what);
+  std::abort();
+}
+
+double Seconds(const timeval& tv) {
+  return static_cast<double>(tv.tv_sec) + 1e-6 * static_cast<double>(tv.tv_usec);
+}
+
+// Reaps a host child; returns the CPU time it used (user + system).
+double ReapChild(pid_t pid) {
+  int status = 0;
+  rusage ru{};
+  if (wait4(pid, &status, 0, &ru) != pid) Die("wait4");
+  if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+    std::fprintf(stderr, "fault_bench: host child failed (status %#x)\n",
+                 status);
+    std::abort();
+  }
+  return Seconds(ru.ru_utime) + Seconds(ru.ru_stime);
+}
+
+char* HostMmap(uint64_t bytes) {
+  void* m = mmap(nullptr, bytes, PROT_READ | PROT_WRITE,
+                 MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  if (m == MAP_FAILED) Die("mmap");
+  return static_cast<char*>(m);
+}
+
+void Finish(benchmark::State& state, uint64_t pages) {
+  state.SetItemsProcessed(state.iterations() * static_cast<int64_t>(pages));
+  state.counters["pages"] = static_cast<double>(pages);
+}
+
+// ---------------------------------------------------------------------------
+// Per-page faults on fresh mappings
+
+template <bool kWrite>
+void BM_FreshFault_Emulated(benchmark::State& state) {
+  uvmemu::Process p = *TheMachine().Spawn();
   for (auto _ : state) {
-    state.PauseTiming();
     const uint64_t va = *p.Mmap(kBytes, uvmemu::kReadWrite);
-    state.ResumeTiming();
-    TouchEveryPage(p.Ptr(va));
-    state.PauseTiming();
-    (void)p.Munmap(va, kBytes);
-    state.ResumeTiming();
+    const double start = ThreadCpuSeconds();
+    if (kWrite)
+      WriteEveryPage(p.Ptr(va), kPages);
+    else
+      ReadEveryPage(p.Ptr(va), kPages);
+    state.SetIterationTime(ThreadCpuSeconds() - start);
+    if (!p.Munmap(va, kBytes).ok()) state.SkipWithError("Munmap failed");
   }
-  state.SetItemsProcessed(state.iterations() * kPages);
+  (void)p.Exit();
+  Finish(state, kPages);
 }
-BENCHMARK(BM_ZeroFill_Emulated)->UseRealTime();
 
-void BM_ZeroFill_Host(benchmark::State& state) {
+template <bool kWrite>
+void BM_FreshFault_Host(benchmark::State& state) {
   for (auto _ : state) {
-    state.PauseTiming();
-    void* m = mmap(nullptr, kBytes, PROT_READ | PROT_WRITE,
-                   MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-    state.ResumeTiming();
-    TouchEveryPage(static_cast<char*>(m));
-    state.PauseTiming();
+    char* m = HostMmap(kBytes);
+    const double start = ThreadCpuSeconds();
+    if (kWrite)
+      WriteEveryPage(m, kPages);
+    else
+      ReadEveryPage(m, kPages);
+    state.SetIterationTime(ThreadCpuSeconds() - start);
     munmap(m, kBytes);
-    state.ResumeTiming();
   }
-  state.SetItemsProcessed(state.iterations() * kPages);
+  Finish(state, kPages);
 }
-BENCHMARK(BM_ZeroFill_Host)->UseRealTime();
 
-// The child writes every page its parent wrote before the fork.
+BENCHMARK(BM_FreshFault_Emulated<true>)
+    ->Name("Fault_ZeroFill_Emulated")
+    ->UseManualTime();
+BENCHMARK(BM_FreshFault_Host<true>)->Name("Fault_ZeroFill_Host")->UseManualTime();
+BENCHMARK(BM_FreshFault_Emulated<false>)
+    ->Name("Fault_Read_Emulated")
+    ->UseManualTime();
+BENCHMARK(BM_FreshFault_Host<false>)->Name("Fault_Read_Host")->UseManualTime();
+
+// ---------------------------------------------------------------------------
+// Copy-on-write faults
+
 void BM_CowWrite_Emulated(benchmark::State& state) {
-  uvmemu::Machine& machine = TheMachine();
-  uvmemu::Process parent = *machine.Spawn();
+  uvmemu::Process parent = *TheMachine().Spawn();
   const uint64_t va = *parent.Mmap(kBytes, uvmemu::kReadWrite);
-  TouchEveryPage(parent.Ptr(va));
+  WriteEveryPage(parent.Ptr(va), kPages);
   for (auto _ : state) {
-    state.PauseTiming();
     std::optional<uvmemu::Process> child(*parent.Fork());
     // a read first, so the amap_copy of needs-copy is not in the timing
     benchmark::DoNotOptimize(*child->Ptr<volatile char>(va));
-    state.ResumeTiming();
-    TouchEveryPage(child->Ptr(va));
-    state.PauseTiming();
+    const double start = ThreadCpuSeconds();
+    WriteEveryPage(child->Ptr(va), kPages);
+    state.SetIterationTime(ThreadCpuSeconds() - start);
     child.reset();
-    state.ResumeTiming();
   }
-  state.SetItemsProcessed(state.iterations() * kPages);
+  (void)parent.Exit();
+  Finish(state, kPages);
 }
-BENCHMARK(BM_CowWrite_Emulated)->UseRealTime();
+BENCHMARK(BM_CowWrite_Emulated)->Name("Fault_CowWrite_Emulated")->UseManualTime();
 
 void BM_CowWrite_Host(benchmark::State& state) {
-  char* m = static_cast<char*>(mmap(nullptr, kBytes, PROT_READ | PROT_WRITE,
-                                    MAP_PRIVATE | MAP_ANONYMOUS, -1, 0));
-  TouchEveryPage(m);
+  char* m = HostMmap(kBytes);
+  WriteEveryPage(m, kPages);
   for (auto _ : state) {
-    state.PauseTiming();
     int done[2];
-    if (pipe(done) != 0) std::abort();
+    if (pipe(done) != 0) Die("pipe");
     const pid_t pid = fork();
+    if (pid < 0) Die("fork");
     if (pid == 0) {  // hold the pages until the parent has written them
       char c;
       close(done[1]);
@@ -103,16 +173,78 @@ void BM_CowWrite_Host(benchmark::State& state) {
       _exit(0);
     }
     close(done[0]);
-    state.ResumeTiming();
-    TouchEveryPage(m);
-    state.PauseTiming();
+    const double start = ThreadCpuSeconds();
+    WriteEveryPage(m, kPages);
+    state.SetIterationTime(ThreadCpuSeconds() - start);
     close(done[1]);
-    waitpid(pid, nullptr, 0);
-    state.ResumeTiming();
+    ReapChild(pid);
   }
   munmap(m, kBytes);
-  state.SetItemsProcessed(state.iterations() * kPages);
+  Finish(state, kPages);
 }
-BENCHMARK(BM_CowWrite_Host)->UseRealTime();
+BENCHMARK(BM_CowWrite_Host)->Name("Fault_CowWrite_Host")->UseManualTime();
+
+// ---------------------------------------------------------------------------
+// fork + write every page of a working set + exit
+
+uint64_t WorkingSetPages(const benchmark::State& state) {
+  return static_cast<uint64_t>(state.range(0)) * (1 << 20) / kPageSize;
+}
+
+void BM_ForkWrite_Emulated(benchmark::State& state) {
+  const uint64_t pages = WorkingSetPages(state);
+  uvmemu::Process parent = *TheMachine().Spawn();
+  const uint64_t va = *parent.Mmap(pages * kPageSize, uvmemu::kReadWrite);
+  WriteEveryPage(parent.Ptr(va), pages);
+  for (auto _ : state) {
+    const double start = ThreadCpuSeconds();
+    {
+      uvmemu::Process child = *parent.Fork();
+      WriteEveryPage(child.Ptr(va), pages);
+      if (!child.Exit().ok()) state.SkipWithError("Exit failed");
+    }
+    state.SetIterationTime(ThreadCpuSeconds() - start);
+  }
+  (void)parent.Exit();
+  Finish(state, pages);
+}
+
+// The child's CPU time comes from wait4; the parent's (fork, wait) from
+// its thread clock.
+void BM_ForkWrite_Host(benchmark::State& state) {
+  const uint64_t pages = WorkingSetPages(state);
+  char* m = HostMmap(pages * kPageSize);
+  WriteEveryPage(m, pages);
+  for (auto _ : state) {
+    const double start = ThreadCpuSeconds();
+    const pid_t pid = fork();
+    if (pid < 0) Die("fork");
+    if (pid == 0) {
+      WriteEveryPage(m, pages);
+      _exit(0);
+    }
+    const double child = ReapChild(pid);
+    state.SetIterationTime(ThreadCpuSeconds() - start + child);
+  }
+  munmap(m, pages * kPageSize);
+  Finish(state, pages);
+}
+
+BENCHMARK(BM_ForkWrite_Emulated)
+    ->Name("ForkWrite_Emulated")
+    ->ArgName("MiB")
+    ->Arg(1)
+    ->Arg(16)
+    ->Arg(256)
+    ->UseManualTime()
+    ->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_ForkWrite_Host)
+    ->Name("ForkWrite_Host")
+    ->ArgName("MiB")
+    ->Arg(1)
+    ->Arg(16)
+    ->Arg(256)
+    ->UseManualTime()
+    ->Unit(benchmark::kMillisecond);
 
 }  // namespace

@@ -40,6 +40,11 @@ extern struct kern_history pdhist;
 
 #define UVMHIST_DECL(NAME)	struct kern_history NAME = { #NAME }
 
+/* the bare benchmark build (bench/bare) compiles the history out */
+#ifdef UVMEMU_NO_UVMHIST
+#undef UVMHIST
+#endif
+
 #ifdef UVMHIST
 #define UVMHIST_FUNC(FNAME)						\
 	static const char *const _uvmhist_name = FNAME
