@@ -222,8 +222,8 @@ void BM_AmapExtend(benchmark::State& state, Case c, bool ppref) {
             }
           },
           [&](int64_t i) {
-            errors += amap_extend(&entries[static_cast<size_t>(i)],
-                                  PAGE_SIZE, flags);
+            errors +=
+                amap_extend(&entries[static_cast<size_t>(i)], PAGE_SIZE, flags);
           },
           [&] {
             for (vm_map_entry& e : entries) Drop(e.aref.ar_amap);
@@ -541,10 +541,10 @@ const bool registered = [] {
                                           std::end(kExtendSizes));
   for (bool ppref : {false, true}) {
     for (const auto& k : cases) {
-      const std::string name = std::string("AmapExtend_Case") + k.name +
-                               (ppref ? "_Ppref" : "");
-      Args(Common(benchmark::RegisterBenchmark(name.c_str(), BM_AmapExtend,
-                                               k.c, ppref)),
+      const std::string name =
+          std::string("AmapExtend_Case") + k.name + (ppref ? "_Ppref" : "");
+      Args(Common(benchmark::RegisterBenchmark(name.c_str(), BM_AmapExtend, k.c,
+                                               ppref)),
            extend_sizes);
     }
   }

@@ -40,8 +40,8 @@
 
 namespace {
 
-using uvmemu::bench::ThreadCpuSeconds;
 using uvmemu::bench::TheMachine;
+using uvmemu::bench::ThreadCpuSeconds;
 
 constexpr uint64_t kPageSize = 4096;
 constexpr uint64_t kPages = 256;
@@ -65,7 +65,8 @@ void ReadEveryPage(const char* base, uint64_t pages) {
 }
 
 double Seconds(const timeval& tv) {
-  return static_cast<double>(tv.tv_sec) + 1e-6 * static_cast<double>(tv.tv_usec);
+  return static_cast<double>(tv.tv_sec) +
+         1e-6 * static_cast<double>(tv.tv_usec);
 }
 
 // Reaps a host child; returns the CPU time it used (user + system).
@@ -131,7 +132,9 @@ void BM_FreshFault_Host(benchmark::State& state) {
 BENCHMARK(BM_FreshFault_Emulated<true>)
     ->Name("Fault_ZeroFill_Emulated")
     ->UseManualTime();
-BENCHMARK(BM_FreshFault_Host<true>)->Name("Fault_ZeroFill_Host")->UseManualTime();
+BENCHMARK(BM_FreshFault_Host<true>)
+    ->Name("Fault_ZeroFill_Host")
+    ->UseManualTime();
 BENCHMARK(BM_FreshFault_Emulated<false>)
     ->Name("Fault_Read_Emulated")
     ->UseManualTime();
@@ -156,7 +159,9 @@ void BM_CowWrite_Emulated(benchmark::State& state) {
   (void)parent.Exit();
   Finish(state, kPages);
 }
-BENCHMARK(BM_CowWrite_Emulated)->Name("Fault_CowWrite_Emulated")->UseManualTime();
+BENCHMARK(BM_CowWrite_Emulated)
+    ->Name("Fault_CowWrite_Emulated")
+    ->UseManualTime();
 
 void BM_CowWrite_Host(benchmark::State& state) {
   char* m = HostMmap(kBytes);

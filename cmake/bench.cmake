@@ -16,6 +16,10 @@
 #   bench-compare  tools/bench-compare: both binaries interleaved, medians,
 #                  emulated/bare ratios (-> bench/results/compare.json)
 
+# emu/kmem.cc keeps its tables in Abseil's open-addressing hash maps (made
+# cheaper for the benchmarks' sake; see bench/README.md).
+target_link_libraries(uvmemu PUBLIC absl::flat_hash_map absl::node_hash_map)
+
 set(UVMEMU_BENCH_MIN_TIME "0.1" CACHE STRING
   "Seconds of measurement per benchmark for the 'bench' target")
 

@@ -34,6 +34,10 @@
 // object pointer always lands in poison.
 //
 // The machine runs on one host thread (LWPs are fibers): no locking.
+#include <sys/kmem.h>
+#include <sys/pool.h>
+#include <sys/systm.h>
+
 #include <algorithm>
 #include <cstddef>
 #include <cstdint>
@@ -43,14 +47,11 @@
 #include <deque>
 #include <string>
 #include <tuple>
-#include <unordered_map>
 #include <utility>
 #include <vector>
 
-#include <sys/kmem.h>
-#include <sys/pool.h>
-#include <sys/systm.h>
-
+#include "absl/container/flat_hash_map.h"
+#include "absl/container/node_hash_map.h"
 #include "emu/inject_point.h"
 #include "emu/kmem_debug.h"
 #include "emu/kmem_stats.h"
@@ -66,22 +67,24 @@ using uvmemu::kmem::kQuarantineBytes;
 // NetBSD's KMEM_QUANTUM_SIZE on LP64 of that era.
 constexpr size_t kKmemQuantum = 8;
 
+struct Counts {
+  long objects = 0;
+  long bytes = 0;
+};
+
 struct Live {
   size_t size;
   const kmem_site* site;
   pool_cache* pc;  // nullptr for a kmem block
+  Counts* counts;  // its site's entry in kmem_sites / pool_sites
 };
 
 struct Quarantined {
+  uintptr_t addr;
   size_t size;
   const kmem_site* alloc_site;
   const kmem_site* free_site;
   const char* pool_name;  // nullptr for a kmem block
-};
-
-struct Counts {
-  long objects = 0;
-  long bytes = 0;
 };
 
 struct CacheInfo {
@@ -89,26 +92,20 @@ struct CacheInfo {
   size_t align;  // host alignment of its objects
 };
 
-struct PoolSiteHash {
-  size_t operator()(const std::pair<const pool_cache*, const kmem_site*>& k)
-      const {
-    return std::hash<const void*>()(k.first) * 31 +
-           std::hash<const void*>()(k.second);
-  }
-};
-
 // The tables are looked up on every allocation and free (an anon per
-// fault), so they are hash tables: nothing iterates them in hash order
-// where the order shows (reports are sorted, the quarantine is checked
-// in FIFO order).
+// fault), so they are open-addressing hash tables (no allocation per
+// entry); nothing iterates them in hash order where the order shows
+// (reports are sorted, the quarantine is checked in FIFO order).  The
+// per-site counts are node maps: a live block points at its site's
+// counts, so a free needs no second lookup.
 struct State {
-  std::unordered_map<uintptr_t, Live> live;
-  std::unordered_map<uintptr_t, Quarantined> quarantined;
-  std::deque<uintptr_t> quarantine_fifo;  // oldest first
+  absl::flat_hash_map<uintptr_t, Live> live;
+  // oldest first; at most kQuarantineBlocks, so the rare lookups by
+  // address (double free, InQuarantine) scan it
+  std::deque<Quarantined> quarantine;
   size_t quarantine_bytes = 0;
-  std::unordered_map<const kmem_site*, Counts> kmem_sites;
-  std::unordered_map<std::pair<const pool_cache*, const kmem_site*>, Counts,
-                     PoolSiteHash>
+  absl::node_hash_map<const kmem_site*, Counts> kmem_sites;
+  absl::node_hash_map<std::pair<const pool_cache*, const kmem_site*>, Counts>
       pool_sites;
   std::vector<CacheInfo> caches;  // bootstrapped, in bootstrap order
   long kmem_objects = 0;
@@ -138,48 +135,69 @@ std::string SiteName(const kmem_site* site) {
 
 // Deterministic order of sites in reports.
 auto SiteKey(const kmem_site* site) {
-  return std::make_tuple(std::string(site != nullptr ? Basename(site->ks_file)
-                                                     : ""),
-                         site != nullptr ? site->ks_line : 0,
-                         std::string(site != nullptr && site->ks_func != nullptr
-                                         ? site->ks_func
-                                         : ""),
-                         std::string(site != nullptr && site->ks_file != nullptr
-                                         ? site->ks_file
-                                         : ""));
+  return std::make_tuple(
+      std::string(site != nullptr ? Basename(site->ks_file) : ""),
+      site != nullptr ? site->ks_line : 0,
+      std::string(site != nullptr && site->ks_func != nullptr ? site->ks_func
+                                                              : ""),
+      std::string(site != nullptr && site->ks_file != nullptr ? site->ks_file
+                                                              : ""));
+}
+
+// kFreePoison repeated over kPoisonChunk bytes: poison is written and
+// checked a chunk at a time with memcpy/memcmp, which are vectorised.
+constexpr size_t kPoisonChunk = 4096;
+
+const unsigned char* PoisonChunk() {
+  static const auto* chunk = [] {
+    auto* c = new unsigned char[kPoisonChunk];
+    for (size_t i = 0; i < kPoisonChunk; i += 4)
+      std::memcpy(c + i, &kFreePoison, 4);
+    return c;
+  }();
+  return chunk;
 }
 
 void FillFreePoison(void* p, size_t n) {
   unsigned char* b = static_cast<unsigned char*>(p);
-  size_t i = 0;
-  for (; i + 4 <= n; i += 4) std::memcpy(b + i, &kFreePoison, 4);
-  unsigned char pat[4];
-  std::memcpy(pat, &kFreePoison, 4);
-  for (; i < n; i++) b[i] = pat[i & 3];
+  const unsigned char* pat = PoisonChunk();
+  for (size_t i = 0; i < n; i += kPoisonChunk)
+    std::memcpy(b + i, pat, std::min(kPoisonChunk, n - i));
 }
 
 // Offset of the first byte that is not free poison, or n.
 size_t FirstUnpoisoned(const void* p, size_t n) {
   const unsigned char* b = static_cast<const unsigned char*>(p);
-  unsigned char pat[4];
-  std::memcpy(pat, &kFreePoison, 4);
-  for (size_t i = 0; i < n; i++)
-    if (b[i] != pat[i & 3]) return i;
+  const unsigned char* pat = PoisonChunk();
+  for (size_t i = 0; i < n; i += kPoisonChunk) {
+    const size_t len = std::min(kPoisonChunk, n - i);
+    if (std::memcmp(b + i, pat, len) == 0) continue;
+    for (size_t j = 0; j < len; j++)
+      if (b[i + j] != pat[j]) return i + j;
+  }
   return n;
 }
 
-// Takes the block at `a` out of quarantine and gives it back to the host;
-// panics afterwards if it was written after being freed (so a test that
-// catches the panic does not meet the same block again).
-void Release(uintptr_t a) {
+// Index of the quarantined block at `a`, or -1.
+ptrdiff_t FindQuarantined(uintptr_t a) {
+  const std::deque<Quarantined>& q = S().quarantine;
+  for (size_t i = 0; i < q.size(); i++)
+    if (q[i].addr == a) return static_cast<ptrdiff_t>(i);
+  return -1;
+}
+
+// Takes quarantined block `i` out of quarantine and gives it back to the
+// host; panics afterwards if it was written after being freed (so a test
+// that catches the panic does not meet the same block again).
+void Release(size_t i) {
   State& s = S();
-  auto it = s.quarantined.find(a);
-  const Quarantined q = it->second;
-  const size_t off = FirstUnpoisoned(reinterpret_cast<const void*>(a), q.size);
+  const Quarantined q = s.quarantine[i];
+  const size_t off =
+      FirstUnpoisoned(reinterpret_cast<const void*>(q.addr), q.size);
   std::string msg;
   if (off != q.size) {
     char buf[64];
-    std::snprintf(buf, sizeof buf, "%p", reinterpret_cast<void*>(a));
+    std::snprintf(buf, sizeof buf, "%p", reinterpret_cast<void*>(q.addr));
     msg = "kmem: write after free: " + std::to_string(q.size) + "-byte " +
           (q.pool_name != nullptr
                ? std::string("object of pool cache \"") + q.pool_name + "\""
@@ -188,28 +206,27 @@ void Release(uintptr_t a) {
           " and freed at " + SiteName(q.free_site) +
           " was modified at offset " + std::to_string(off);
   }
-  s.quarantine_fifo.erase(
-      std::find(s.quarantine_fifo.begin(), s.quarantine_fifo.end(), a));
+  if (i == 0)
+    s.quarantine.pop_front();
+  else
+    s.quarantine.erase(s.quarantine.begin() + static_cast<ptrdiff_t>(i));
   s.quarantine_bytes -= q.size;
-  s.quarantined.erase(it);
-  std::free(reinterpret_cast<void*>(a));
+  std::free(reinterpret_cast<void*>(q.addr));
   if (!msg.empty()) panic("%s", msg.c_str());
 }
 
-void EvictOldest() { Release(S().quarantine_fifo.front()); }
+void EvictOldest() { Release(0); }
 
 // Poison a block that has left the live table and park it in quarantine.
 void Quarantine(void* p, const Live& l, const kmem_site* free_site) {
   State& s = S();
   FillFreePoison(p, l.size);
-  s.quarantined[Addr(p)] =
-      Quarantined{l.size, l.site, free_site,
-                  l.pc != nullptr ? l.pc->pc_wchan : nullptr};
-  s.quarantine_fifo.push_back(Addr(p));
+  s.quarantine.push_back(
+      Quarantined{Addr(p), l.size, l.site, free_site,
+                  l.pc != nullptr ? l.pc->pc_wchan : nullptr});
   s.quarantine_bytes += l.size;
-  while (s.quarantine_fifo.size() > kQuarantineBlocks ||
-         (s.quarantine_bytes > kQuarantineBytes &&
-          s.quarantine_fifo.size() > 1))
+  while (s.quarantine.size() > kQuarantineBlocks ||
+         (s.quarantine_bytes > kQuarantineBytes && s.quarantine.size() > 1))
     EvictOldest();
 }
 
@@ -217,17 +234,17 @@ void Quarantine(void* p, const Live& l, const kmem_site* free_site) {
 // still in quarantine, otherwise an unknown pointer.
 [[noreturn]] void BadFree(const char* who, const void* p,
                           const kmem_site* site) {
-  State& s = S();
-  auto q = s.quarantined.find(Addr(p));
-  if (q != s.quarantined.end())
-    panic("%s: double free of %p at %s: %zu-byte %s allocated at %s was "
-          "already freed at %s",
-          who, p, SiteName(site).c_str(), q->second.size,
-          q->second.pool_name != nullptr ? "pool object" : "block",
-          SiteName(q->second.alloc_site).c_str(),
-          SiteName(q->second.free_site).c_str());
-  panic("%s: freeing unknown pointer %p at %s", who, p,
-        SiteName(site).c_str());
+  const ptrdiff_t i = FindQuarantined(Addr(p));
+  if (i >= 0) {
+    const Quarantined& q = S().quarantine[static_cast<size_t>(i)];
+    panic(
+        "%s: double free of %p at %s: %zu-byte %s allocated at %s was "
+        "already freed at %s",
+        who, p, SiteName(site).c_str(), q.size,
+        q.pool_name != nullptr ? "pool object" : "block",
+        SiteName(q.alloc_site).c_str(), SiteName(q.free_site).c_str());
+  }
+  panic("%s: freeing unknown pointer %p at %s", who, p, SiteName(site).c_str());
 }
 
 void* Alloc(size_t size, km_flag_t flags, const kmem_site* site, bool zero) {
@@ -250,8 +267,8 @@ void* Alloc(size_t size, km_flag_t flags, const kmem_site* site, bool zero) {
   }
   std::memset(p, zero ? 0 : kAllocPoison, size);
   State& s = S();
-  s.live[Addr(p)] = Live{size, site, nullptr};
   Counts& c = s.kmem_sites[site];
+  s.live[Addr(p)] = Live{size, site, nullptr, &c};
   c.objects++;
   c.bytes += static_cast<long>(size);
   s.kmem_objects++;
@@ -293,18 +310,18 @@ void kmem_free_site(void* p, size_t size, const struct kmem_site* site) {
   if (it == s.live.end()) BadFree("kmem_free", p, site);
   const Live l = it->second;
   if (l.pc != nullptr)
-    panic("kmem_free: %p freed at %s is an object of pool cache \"%s\" "
-          "allocated at %s, not a kmem block",
-          p, SiteName(site).c_str(), CacheName(l.pc),
-          SiteName(l.site).c_str());
+    panic(
+        "kmem_free: %p freed at %s is an object of pool cache \"%s\" "
+        "allocated at %s, not a kmem block",
+        p, SiteName(site).c_str(), CacheName(l.pc), SiteName(l.site).c_str());
   if (l.size != size)
-    panic("kmem_free: size mismatch: freeing %zu bytes at %s of a %zu-byte "
-          "block allocated at %s",
-          size, SiteName(site).c_str(), l.size, SiteName(l.site).c_str());
+    panic(
+        "kmem_free: size mismatch: freeing %zu bytes at %s of a %zu-byte "
+        "block allocated at %s",
+        size, SiteName(site).c_str(), l.size, SiteName(l.site).c_str());
   s.live.erase(it);
-  Counts& c = s.kmem_sites[l.site];
-  c.objects--;
-  c.bytes -= static_cast<long>(l.size);
+  l.counts->objects--;
+  l.counts->bytes -= static_cast<long>(l.size);
   s.kmem_objects--;
   s.kmem_bytes -= static_cast<long>(l.size);
   Quarantine(p, l, site);
@@ -329,14 +346,16 @@ void pool_cache_bootstrap(struct pool_cache* pc, size_t size,
     panic("pool_cache_bootstrap: pool cache \"%s\" with object size 0",
           wchan != nullptr ? wchan : "?");
   if (align != 0 && (align & (align - 1)) != 0)
-    panic("pool_cache_bootstrap: pool cache \"%s\": alignment %u is not a "
-          "power of 2",
-          wchan != nullptr ? wchan : "?", align);
+    panic(
+        "pool_cache_bootstrap: pool cache \"%s\": alignment %u is not a "
+        "power of 2",
+        wchan != nullptr ? wchan : "?", align);
   CacheInfo* ci = FindCache(pc);
   if (ci != nullptr && pc->pc_nout != 0)
-    panic("pool_cache_bootstrap: pool cache \"%s\" bootstrapped again with "
-          "%ld objects outstanding",
-          CacheName(pc), pc->pc_nout);
+    panic(
+        "pool_cache_bootstrap: pool cache \"%s\" bootstrapped again with "
+        "%ld objects outstanding",
+        CacheName(pc), pc->pc_nout);
   const size_t host_align = std::max<size_t>(align, alignof(std::max_align_t));
   if (ci == nullptr) {
     S().caches.push_back(CacheInfo{pc, host_align});
@@ -360,16 +379,19 @@ void pool_cache_destroy(struct pool_cache* pc) {
     panic("pool_cache_destroy: pool cache %p is not bootstrapped",
           static_cast<void*>(pc));
   if (pc->pc_nout != 0)
-    panic("pool_cache_destroy: pool cache \"%s\" busy: %ld objects "
-          "outstanding",
-          CacheName(pc), pc->pc_nout);
+    panic(
+        "pool_cache_destroy: pool cache \"%s\" busy: %ld objects "
+        "outstanding",
+        CacheName(pc), pc->pc_nout);
   std::vector<CacheInfo>& caches = S().caches;
   caches.erase(std::find_if(caches.begin(), caches.end(),
                             [pc](const CacheInfo& c) { return c.pc == pc; }));
   // the cache's per-site counts are all zero now
   auto& ps = S().pool_sites;
-  for (auto it = ps.begin(); it != ps.end();)
-    it = it->first.first == pc ? ps.erase(it) : std::next(it);
+  for (auto it = ps.begin(); it != ps.end();) {
+    const auto cur = it++;  // erasing leaves the other iterators valid
+    if (cur->first.first == pc) ps.erase(cur);
+  }
   pc->pc_ctor_called = 0;
   pc->pc_next = nullptr;
   RelinkCaches();
@@ -404,8 +426,8 @@ struct kmem_ptr pool_cache_get_site(struct pool_cache* pc, int flags,
     return kmem_ptr{nullptr};
   }
   State& s = S();
-  s.live[Addr(p)] = Live{pc->pc_size, site, pc};
   Counts& c = s.pool_sites[{pc, site}];
+  s.live[Addr(p)] = Live{pc->pc_size, site, pc, &c};
   c.objects++;
   c.bytes += static_cast<long>(pc->pc_size);
   s.pool_objects++;
@@ -425,20 +447,21 @@ void pool_cache_put_site(struct pool_cache* pc, void* p,
   const Live l = it->second;
   if (l.pc != pc) {
     if (l.pc == nullptr)
-      panic("pool_cache_put: %p put to pool cache \"%s\" at %s is a "
-            "%zu-byte kmem block allocated at %s",
-            p, CacheName(pc), SiteName(site).c_str(), l.size,
-            SiteName(l.site).c_str());
-    panic("pool_cache_put: %p put to pool cache \"%s\" at %s is an object "
-          "of pool cache \"%s\" allocated at %s",
-          p, CacheName(pc), SiteName(site).c_str(), CacheName(l.pc),
+      panic(
+          "pool_cache_put: %p put to pool cache \"%s\" at %s is a "
+          "%zu-byte kmem block allocated at %s",
+          p, CacheName(pc), SiteName(site).c_str(), l.size,
           SiteName(l.site).c_str());
+    panic(
+        "pool_cache_put: %p put to pool cache \"%s\" at %s is an object "
+        "of pool cache \"%s\" allocated at %s",
+        p, CacheName(pc), SiteName(site).c_str(), CacheName(l.pc),
+        SiteName(l.site).c_str());
   }
   if (pc->pc_dtor != nullptr) pc->pc_dtor(pc->pc_arg, p);
   s.live.erase(it);
-  Counts& c = s.pool_sites[{pc, l.site}];
-  c.objects--;
-  c.bytes -= static_cast<long>(l.size);
+  l.counts->objects--;
+  l.counts->bytes -= static_cast<long>(l.size);
   s.pool_objects--;
   pc->pc_nout--;
   Quarantine(p, l, site);
@@ -476,10 +499,10 @@ std::string LeakReport() {
   std::vector<std::pair<decltype(SiteKey(nullptr)), std::string>> kmem_lines;
   for (const auto& [site, c] : s.kmem_sites) {
     if (c.objects == 0 && c.bytes == 0) continue;
-    kmem_lines.emplace_back(SiteKey(site),
-                            "kmem: " + plural(c.objects, "block", "blocks") +
-                                ", " + std::to_string(c.bytes) +
-                                " bytes at " + SiteName(site) + "\n");
+    kmem_lines.emplace_back(
+        SiteKey(site), "kmem: " + plural(c.objects, "block", "blocks") + ", " +
+                           std::to_string(c.bytes) + " bytes at " +
+                           SiteName(site) + "\n");
   }
   std::sort(kmem_lines.begin(), kmem_lines.end());
   for (const auto& l : kmem_lines) out += l.second;
@@ -490,28 +513,26 @@ std::string LeakReport() {
   for (const auto& [key, c] : s.pool_sites) {
     if (c.objects == 0 && c.bytes == 0) continue;
     const std::string name = CacheName(key.first);
-    pool_lines.push_back(
-        {{name, SiteKey(key.second)},
-         "pool \"" + name + "\": " + plural(c.objects, "object", "objects") +
-             ", " + std::to_string(c.bytes) + " bytes at " +
-             SiteName(key.second) + "\n"});
+    pool_lines.push_back({{name, SiteKey(key.second)},
+                          "pool \"" + name +
+                              "\": " + plural(c.objects, "object", "objects") +
+                              ", " + std::to_string(c.bytes) + " bytes at " +
+                              SiteName(key.second) + "\n"});
   }
   std::sort(pool_lines.begin(), pool_lines.end());
   for (const auto& l : pool_lines) out += l.second;
   return out;
 }
 
-bool InQuarantine(const void* p) {
-  return S().quarantined.count(Addr(p)) != 0;
-}
+bool InQuarantine(const void* p) { return FindQuarantined(Addr(p)) >= 0; }
 
 void CheckQuarantine() {
   // oldest first; a block found written is released as it is reported
-  const State& s = S();
-  for (uintptr_t a : s.quarantine_fifo) {
-    const size_t size = s.quarantined.at(a).size;
-    if (FirstUnpoisoned(reinterpret_cast<const void*>(a), size) != size) {
-      Release(a);
+  const std::deque<Quarantined>& q = S().quarantine;
+  for (size_t i = 0; i < q.size(); i++) {
+    if (FirstUnpoisoned(reinterpret_cast<const void*>(q[i].addr), q[i].size) !=
+        q[i].size) {
+      Release(i);
       return;  // not reached
     }
   }
@@ -519,7 +540,7 @@ void CheckQuarantine() {
 
 void FlushQuarantine() {
   CheckQuarantine();
-  while (!S().quarantine_fifo.empty()) EvictOldest();
+  while (!S().quarantine.empty()) EvictOldest();
 }
 
 }  // namespace uvmemu::kmem

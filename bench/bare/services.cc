@@ -7,15 +7,15 @@
 //     no quarantine, no failure injection;
 //   - UVMHIST is compiled out of the port (UVMEMU_NO_UVMHIST);
 //   - panic and failed KASSERTs print and abort (no trace, no backtrace).
-#include <cstdarg>
-#include <cstdio>
-#include <cstdlib>
-
 #include <sys/kmem.h>
 #include <sys/lwp.h>
 #include <sys/mutex.h>
 #include <sys/pool.h>
 #include <sys/systm.h>
+
+#include <cstdarg>
+#include <cstdio>
+#include <cstdlib>
 
 #include "bench/bare/bare_boot.h"
 #include "uvm/uvm.h"
@@ -40,7 +40,9 @@ int mutex_tryenter(kmutex_t* mtx) {
   return 1;
 }
 int mutex_owned(const kmutex_t* mtx) { return mtx->mtx_owner == curlwp; }
-struct lwp* mutex_owner(const kmutex_t* mtx) { return mtx->mtx_owner; }
+struct lwp* mutex_owner(const kmutex_t* mtx) {
+  return mtx->mtx_owner;
+}
 
 struct kmem_ptr kmem_alloc_site(size_t size, km_flag_t, const kmem_site*) {
   return kmem_ptr{std::malloc(size)};
@@ -90,9 +92,10 @@ void panic(const char* fmt, ...) {
 
 void kern_assert_failed(const char* expr, const char* file, int line,
                         const char* func) {
-  panic("kernel diagnostic assertion \"%s\" failed: file \"%s\", line %d, "
-        "function %s",
-        expr, file, line, func);
+  panic(
+      "kernel diagnostic assertion \"%s\" failed: file \"%s\", line %d, "
+      "function %s",
+      expr, file, line, func);
 }
 
 namespace uvmemu::bench::bare {

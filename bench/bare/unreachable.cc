@@ -13,7 +13,9 @@ struct uvmexp uvmexp;
 unsigned int uvm_extrapages;
 kmutex_t uvm_pageqlock;
 
-struct pmap* pmap_create(void) { UNREACHABLE("pmap_create"); }
+struct pmap* pmap_create(void) {
+  UNREACHABLE("pmap_create");
+}
 void pmap_destroy(struct pmap*) { UNREACHABLE("pmap_destroy"); }
 void pmap_remove(struct pmap*, vaddr_t, vaddr_t) { UNREACHABLE("pmap_remove"); }
 void pmap_protect(struct pmap*, vaddr_t, vaddr_t, vm_prot_t) {
