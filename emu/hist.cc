@@ -14,14 +14,14 @@
 // Formatting never hands the kernel's format string to printf: it is
 // parsed here and each conversion is rendered from a format this file
 // builds itself (see FormatMessage).
-#include <sys/lwp.h>
-#include <uvm/uvm_stat.h>
-
 #include <cstdio>
 #include <cstring>
 #include <ostream>
 #include <string>
 #include <vector>
+
+#include <sys/lwp.h>
+#include <uvm/uvm_stat.h>
 
 #include "uvmemu/trace.h"
 
@@ -102,18 +102,12 @@ std::string FormatMessage(const char* fmt, const uint64_t args[4]) {
     bool f_minus = false, f_plus = false, f_space = false, f_hash = false,
          f_zero = false;
     for (;; p++) {
-      if (*p == '-')
-        f_minus = true;
-      else if (*p == '+')
-        f_plus = true;
-      else if (*p == ' ')
-        f_space = true;
-      else if (*p == '#')
-        f_hash = true;
-      else if (*p == '0')
-        f_zero = true;
-      else
-        break;
+      if (*p == '-') f_minus = true;
+      else if (*p == '+') f_plus = true;
+      else if (*p == ' ') f_space = true;
+      else if (*p == '#') f_hash = true;
+      else if (*p == '0') f_zero = true;
+      else break;
     }
     int width = -1;
     if (*p == '*') {
@@ -214,8 +208,9 @@ std::string FormatMessage(const char* fmt, const uint64_t args[4]) {
 
 }  // namespace
 
-void uvmhist_log(struct kern_history* hist, const char* fname, const char* fmt,
-                 uint64_t a, uint64_t b, uint64_t c, uint64_t d) {
+void uvmhist_log(struct kern_history* hist, const char* fname,
+                 const char* fmt, uint64_t a, uint64_t b, uint64_t c,
+                 uint64_t d) {
   if (!uvmhist_enabled) return;
   Ring& r = TheRing();
   const uint64_t seq = ++r.seq;

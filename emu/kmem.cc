@@ -34,10 +34,6 @@
 // object pointer always lands in poison.
 //
 // The machine runs on one host thread (LWPs are fibers): no locking.
-#include <sys/kmem.h>
-#include <sys/pool.h>
-#include <sys/systm.h>
-
 #include <algorithm>
 #include <cstddef>
 #include <cstdint>
@@ -52,6 +48,11 @@
 
 #include "absl/container/flat_hash_map.h"
 #include "absl/container/node_hash_map.h"
+
+#include <sys/kmem.h>
+#include <sys/pool.h>
+#include <sys/systm.h>
+
 #include "emu/inject_point.h"
 #include "emu/kmem_debug.h"
 #include "emu/kmem_stats.h"
@@ -95,9 +96,9 @@ struct CacheInfo {
 // The tables are looked up on every allocation and free (an anon per
 // fault), so they are open-addressing hash tables (no allocation per
 // entry); nothing iterates them in hash order where the order shows
-// (reports are sorted, the quarantine is checked in FIFO order).  The
-// per-site counts are node maps: a live block points at its site's
-// counts, so a free needs no second lookup.
+// (reports are sorted, the quarantine is a FIFO).  The per-site counts
+// are node maps: a live block points at its site's counts, so a free
+// needs no second lookup.
 struct State {
   absl::flat_hash_map<uintptr_t, Live> live;
   // oldest first; at most kQuarantineBlocks, so the rare lookups by
@@ -135,13 +136,15 @@ std::string SiteName(const kmem_site* site) {
 
 // Deterministic order of sites in reports.
 auto SiteKey(const kmem_site* site) {
-  return std::make_tuple(
-      std::string(site != nullptr ? Basename(site->ks_file) : ""),
-      site != nullptr ? site->ks_line : 0,
-      std::string(site != nullptr && site->ks_func != nullptr ? site->ks_func
-                                                              : ""),
-      std::string(site != nullptr && site->ks_file != nullptr ? site->ks_file
-                                                              : ""));
+  return std::make_tuple(std::string(site != nullptr ? Basename(site->ks_file)
+                                                     : ""),
+                         site != nullptr ? site->ks_line : 0,
+                         std::string(site != nullptr && site->ks_func != nullptr
+                                         ? site->ks_func
+                                         : ""),
+                         std::string(site != nullptr && site->ks_file != nullptr
+                                         ? site->ks_file
+                                         : ""));
 }
 
 // kFreePoison repeated over kPoisonChunk bytes: poison is written and
@@ -237,14 +240,14 @@ void Quarantine(void* p, const Live& l, const kmem_site* free_site) {
   const ptrdiff_t i = FindQuarantined(Addr(p));
   if (i >= 0) {
     const Quarantined& q = S().quarantine[static_cast<size_t>(i)];
-    panic(
-        "%s: double free of %p at %s: %zu-byte %s allocated at %s was "
-        "already freed at %s",
-        who, p, SiteName(site).c_str(), q.size,
-        q.pool_name != nullptr ? "pool object" : "block",
-        SiteName(q.alloc_site).c_str(), SiteName(q.free_site).c_str());
+    panic("%s: double free of %p at %s: %zu-byte %s allocated at %s was "
+          "already freed at %s",
+          who, p, SiteName(site).c_str(), q.size,
+          q.pool_name != nullptr ? "pool object" : "block",
+          SiteName(q.alloc_site).c_str(), SiteName(q.free_site).c_str());
   }
-  panic("%s: freeing unknown pointer %p at %s", who, p, SiteName(site).c_str());
+  panic("%s: freeing unknown pointer %p at %s", who, p,
+        SiteName(site).c_str());
 }
 
 void* Alloc(size_t size, km_flag_t flags, const kmem_site* site, bool zero) {
@@ -310,15 +313,14 @@ void kmem_free_site(void* p, size_t size, const struct kmem_site* site) {
   if (it == s.live.end()) BadFree("kmem_free", p, site);
   const Live l = it->second;
   if (l.pc != nullptr)
-    panic(
-        "kmem_free: %p freed at %s is an object of pool cache \"%s\" "
-        "allocated at %s, not a kmem block",
-        p, SiteName(site).c_str(), CacheName(l.pc), SiteName(l.site).c_str());
+    panic("kmem_free: %p freed at %s is an object of pool cache \"%s\" "
+          "allocated at %s, not a kmem block",
+          p, SiteName(site).c_str(), CacheName(l.pc),
+          SiteName(l.site).c_str());
   if (l.size != size)
-    panic(
-        "kmem_free: size mismatch: freeing %zu bytes at %s of a %zu-byte "
-        "block allocated at %s",
-        size, SiteName(site).c_str(), l.size, SiteName(l.site).c_str());
+    panic("kmem_free: size mismatch: freeing %zu bytes at %s of a %zu-byte "
+          "block allocated at %s",
+          size, SiteName(site).c_str(), l.size, SiteName(l.site).c_str());
   s.live.erase(it);
   l.counts->objects--;
   l.counts->bytes -= static_cast<long>(l.size);
@@ -346,16 +348,14 @@ void pool_cache_bootstrap(struct pool_cache* pc, size_t size,
     panic("pool_cache_bootstrap: pool cache \"%s\" with object size 0",
           wchan != nullptr ? wchan : "?");
   if (align != 0 && (align & (align - 1)) != 0)
-    panic(
-        "pool_cache_bootstrap: pool cache \"%s\": alignment %u is not a "
-        "power of 2",
-        wchan != nullptr ? wchan : "?", align);
+    panic("pool_cache_bootstrap: pool cache \"%s\": alignment %u is not a "
+          "power of 2",
+          wchan != nullptr ? wchan : "?", align);
   CacheInfo* ci = FindCache(pc);
   if (ci != nullptr && pc->pc_nout != 0)
-    panic(
-        "pool_cache_bootstrap: pool cache \"%s\" bootstrapped again with "
-        "%ld objects outstanding",
-        CacheName(pc), pc->pc_nout);
+    panic("pool_cache_bootstrap: pool cache \"%s\" bootstrapped again with "
+          "%ld objects outstanding",
+          CacheName(pc), pc->pc_nout);
   const size_t host_align = std::max<size_t>(align, alignof(std::max_align_t));
   if (ci == nullptr) {
     S().caches.push_back(CacheInfo{pc, host_align});
@@ -379,10 +379,9 @@ void pool_cache_destroy(struct pool_cache* pc) {
     panic("pool_cache_destroy: pool cache %p is not bootstrapped",
           static_cast<void*>(pc));
   if (pc->pc_nout != 0)
-    panic(
-        "pool_cache_destroy: pool cache \"%s\" busy: %ld objects "
-        "outstanding",
-        CacheName(pc), pc->pc_nout);
+    panic("pool_cache_destroy: pool cache \"%s\" busy: %ld objects "
+          "outstanding",
+          CacheName(pc), pc->pc_nout);
   std::vector<CacheInfo>& caches = S().caches;
   caches.erase(std::find_if(caches.begin(), caches.end(),
                             [pc](const CacheInfo& c) { return c.pc == pc; }));
@@ -447,16 +446,14 @@ void pool_cache_put_site(struct pool_cache* pc, void* p,
   const Live l = it->second;
   if (l.pc != pc) {
     if (l.pc == nullptr)
-      panic(
-          "pool_cache_put: %p put to pool cache \"%s\" at %s is a "
-          "%zu-byte kmem block allocated at %s",
-          p, CacheName(pc), SiteName(site).c_str(), l.size,
+      panic("pool_cache_put: %p put to pool cache \"%s\" at %s is a "
+            "%zu-byte kmem block allocated at %s",
+            p, CacheName(pc), SiteName(site).c_str(), l.size,
+            SiteName(l.site).c_str());
+    panic("pool_cache_put: %p put to pool cache \"%s\" at %s is an object "
+          "of pool cache \"%s\" allocated at %s",
+          p, CacheName(pc), SiteName(site).c_str(), CacheName(l.pc),
           SiteName(l.site).c_str());
-    panic(
-        "pool_cache_put: %p put to pool cache \"%s\" at %s is an object "
-        "of pool cache \"%s\" allocated at %s",
-        p, CacheName(pc), SiteName(site).c_str(), CacheName(l.pc),
-        SiteName(l.site).c_str());
   }
   if (pc->pc_dtor != nullptr) pc->pc_dtor(pc->pc_arg, p);
   s.live.erase(it);
@@ -499,10 +496,10 @@ std::string LeakReport() {
   std::vector<std::pair<decltype(SiteKey(nullptr)), std::string>> kmem_lines;
   for (const auto& [site, c] : s.kmem_sites) {
     if (c.objects == 0 && c.bytes == 0) continue;
-    kmem_lines.emplace_back(
-        SiteKey(site), "kmem: " + plural(c.objects, "block", "blocks") + ", " +
-                           std::to_string(c.bytes) + " bytes at " +
-                           SiteName(site) + "\n");
+    kmem_lines.emplace_back(SiteKey(site),
+                            "kmem: " + plural(c.objects, "block", "blocks") +
+                                ", " + std::to_string(c.bytes) +
+                                " bytes at " + SiteName(site) + "\n");
   }
   std::sort(kmem_lines.begin(), kmem_lines.end());
   for (const auto& l : kmem_lines) out += l.second;
@@ -513,11 +510,11 @@ std::string LeakReport() {
   for (const auto& [key, c] : s.pool_sites) {
     if (c.objects == 0 && c.bytes == 0) continue;
     const std::string name = CacheName(key.first);
-    pool_lines.push_back({{name, SiteKey(key.second)},
-                          "pool \"" + name +
-                              "\": " + plural(c.objects, "object", "objects") +
-                              ", " + std::to_string(c.bytes) + " bytes at " +
-                              SiteName(key.second) + "\n"});
+    pool_lines.push_back(
+        {{name, SiteKey(key.second)},
+         "pool \"" + name + "\": " + plural(c.objects, "object", "objects") +
+             ", " + std::to_string(c.bytes) + " bytes at " +
+             SiteName(key.second) + "\n"});
   }
   std::sort(pool_lines.begin(), pool_lines.end());
   for (const auto& l : pool_lines) out += l.second;
@@ -530,8 +527,8 @@ void CheckQuarantine() {
   // oldest first; a block found written is released as it is reported
   const std::deque<Quarantined>& q = S().quarantine;
   for (size_t i = 0; i < q.size(); i++) {
-    if (FirstUnpoisoned(reinterpret_cast<const void*>(q[i].addr), q[i].size) !=
-        q[i].size) {
+    if (FirstUnpoisoned(reinterpret_cast<const void*>(q[i].addr),
+                        q[i].size) != q[i].size) {
       Release(i);
       return;  // not reached
     }
