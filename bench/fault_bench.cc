@@ -13,6 +13,9 @@
 //   ForkWrite_{Emulated,Host}/MiB    fork, the child writes every page of
 //                                    a 1, 16 or 256 MiB working set, exits
 //                                    and is reaped
+//   Fault_SwapIn_Emulated            read of each page whose anon was paged
+//                                    out (uvm_anon_pagein); the host has no
+//                                    swap here, so there is no host twin
 //
 // Emulated: a store through Process::Ptr raises SIGSEGV; the MMU hands it
 // to uvm_fault, which zero-fills or copies the page and maps it.  Host:
@@ -23,7 +26,8 @@
 // and wall time there measures the neighbours too.  Per-page benchmarks
 // touch kPages pages per iteration (items/s = faults/s).
 //
-// Swap-in faults are not measured: nothing pages anons out yet.
+// Nothing in the kernel pages anons out yet, so the swap-in benchmark
+// pages them out by hand (PageOut): what the page daemon will do.
 #include <benchmark/benchmark.h>
 #include <sys/mman.h>
 #include <sys/resource.h>
@@ -36,6 +40,7 @@
 #include <optional>
 
 #include "bench/bench_env.h"
+#include "uvm/uvm.h"
 #include "uvmemu/machine.h"
 
 namespace {
@@ -61,6 +66,11 @@ void ReadEveryPage(const char* base, uint64_t pages) {
 
 [[noreturn]] void Die(const char* what) {
   std::perror(what);
+  std::abort();
+}
+
+[[noreturn]] void Fail(const char* what) {
+  std::fprintf(stderr, "fault_bench: %s\n", what);
   std::abort();
 }
 
@@ -188,6 +198,70 @@ void BM_CowWrite_Host(benchmark::State& state) {
   Finish(state, kPages);
 }
 BENCHMARK(BM_CowWrite_Host)->Name("Fault_CowWrite_Host")->UseManualTime();
+
+// ---------------------------------------------------------------------------
+// Swap-in faults
+
+// Pages the resident, unbusy, unwired page of `anon` out to a new swap
+// slot, as the page daemon does: every mapping of it removed, its data in
+// the slot, the page freed.
+void PageOut(vm_anon* anon) {
+  mutex_enter(&anon->an_lock);
+  vm_page* pg = anon->an_page;
+  int n = 1;
+  const int slot = uvm_swap_alloc(&n, false);
+  if (pg == nullptr || slot == 0) {
+    std::fprintf(stderr, "fault_bench: cannot page anon %p out\n",
+                 static_cast<void*>(anon));
+    std::abort();
+  }
+  pmap_page_protect(pg, VM_PROT_NONE);
+  uvm_swap_put(slot, uvm_pagedata(pg));
+  anon->an_swslot = slot;
+  mutex_enter(&uvm_pageqlock);
+  uvm_pagefree(pg);
+  mutex_exit(&uvm_pageqlock);
+  uvmexp.pgswapout++;
+  mutex_exit(&anon->an_lock);
+}
+
+// Pages out the anon of every page of [va, va + pages) of `p` (which the
+// fault handler may have chunked into several entries and amaps).
+void PageOutRange(const uvmemu::Process& p, uint64_t va, uint64_t pages) {
+  vm_map* map = &p.vmspace()->vm_map;
+  mutex_enter(&map->lock);
+  for (uint64_t i = 0; i < pages; i++) {
+    const vaddr_t addr = va + i * kPageSize;
+    vm_map_entry* entry = nullptr;
+    if (!uvm_map_lookup_entry(map, addr, &entry) ||
+        entry->aref.ar_amap == nullptr)
+      Fail("PageOutRange: no amap");
+    amap_lock(entry->aref.ar_amap);
+    vm_anon* anon = amap_lookup(&entry->aref, addr - entry->start);
+    if (anon == nullptr) Fail("PageOutRange: no anon");
+    PageOut(anon);
+    amap_unlock(entry->aref.ar_amap);
+  }
+  mutex_exit(&map->lock);
+}
+
+void BM_SwapIn_Emulated(benchmark::State& state) {
+  uvmemu::Process p = *TheMachine().Spawn();
+  const uint64_t va = *p.Mmap(kBytes, uvmemu::kReadWrite);
+  for (uint64_t i = 0; i < kPages; i++) p.Ptr(va)[i * kPageSize] = 'a' + i % 26;
+  int wrong = 0;
+  for (auto _ : state) {
+    PageOutRange(p, va, kPages);
+    const double start = ThreadCpuSeconds();
+    ReadEveryPage(p.Ptr(va), kPages);
+    state.SetIterationTime(ThreadCpuSeconds() - start);
+    wrong += p.Ptr(va)[7 * kPageSize] != 'a' + 7;
+  }
+  if (wrong != 0) state.SkipWithError("a page came back with other data");
+  (void)p.Exit();
+  Finish(state, kPages);
+}
+BENCHMARK(BM_SwapIn_Emulated)->Name("Fault_SwapIn_Emulated")->UseManualTime();
 
 // ---------------------------------------------------------------------------
 // fork + write every page of a working set + exit
