@@ -1,4 +1,4 @@
-#!/ usr / bin / env python3
+#!/usr/bin/env python3
 """Plot amap_copy and amap_wiperange cost against size as SVG.
 
 Reads either tools/bench-compare's JSON (medians of the emulated and the
@@ -34,13 +34,10 @@ def load(path):
                 continue
             name = b["name"].replace("/manual_time", "")
             out[name] = b["real_time"] * UNIT_NS[b.get("time_unit", "ns")]
-        return {
-  "emulated" : out
-}
-return {
-v: m for v, m in data["bare"]["medians"].items()
-            if v in ("emulated", "bare")
-}
+        return {"emulated": out}
+    return {v: m for v, m in data["bare"]["medians"].items()
+            if v in ("emulated", "bare")}
+
 
 def series(times, family):
     """[(size, ns)] of a family's benchmarks, by size."""
@@ -71,7 +68,7 @@ def fmt_ns(ns):
 
 
 def chart(title, xlabel, lines, markers=()):
-    """lines: [(label, color, dashed, [(x, y)])]; markers: [(x, label)]."""
+    """lines: [(label, color, dashed, [(x, y)])]; markers: [(x, label, color)]."""
     xs = [x for _, _, _, pts in lines for x, _ in pts]
     ys = [y for _, _, _, pts in lines for _, y in pts]
     x0, x1 = min(xs) / 1.2, max(xs) * 1.2
@@ -90,7 +87,7 @@ def chart(title, xlabel, lines, markers=()):
            '<rect width="100%" height="100%" fill="white"/>',
            '<text x="%d" y="24" font-size="15" font-weight="bold">%s</text>'
            % (LEFT, title)]
-#grid and axes : decades on y, powers of 4 on x
+    # grid and axes: decades on y, the measured sizes on x
     y = y0
     while y <= y1 * 1.001:
         out.append('<line x1="%.1f" y1="%.1f" x2="%.1f" y2="%.1f" stroke="#ddd"/>'
