@@ -14,7 +14,9 @@
 #   bench-quick    the same with a short minimum time per benchmark
 #                  (-> build dir bench-quick.json; numbers are rough)
 #   bench-compare  tools/bench-compare: both binaries interleaved, medians,
-#                  emulated/bare ratios (-> bench/results/compare.json)
+#                  emulated/bare and emulated/host ratios (3 runs of each
+#                  variant, about 20 minutes on a loaded 2-vCPU machine;
+#                  -> bench/results/compare.json)
 
 # emu/kmem.cc keeps its tables in Abseil's open-addressing hash maps (made
 # cheaper for the benchmarks' sake; see bench/README.md).
