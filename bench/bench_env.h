@@ -13,6 +13,7 @@
 #define UVMEMU_BENCH_BENCH_ENV_H
 
 #include <benchmark/benchmark.h>
+#include <malloc.h>
 #include <time.h>
 
 #include <cstddef>
@@ -40,6 +41,19 @@ inline constexpr const char* kBuildName =
     "emulated";
 #endif
 
+// Large blocks come from the heap and stay there after free (both builds):
+// an amap's arrays of 2^20 slots then cost the same to get again, rather
+// than fresh mmap()ed pages whose first-touch faults would depend on
+// glibc's mmap threshold heuristics and the order of frees.
+inline void TuneMalloc() {
+  static const bool tuned = [] {
+    mallopt(M_MMAP_THRESHOLD, 32 << 20);  // glibc's maximum on LP64
+    mallopt(M_TRIM_THRESHOLD, 1 << 30);
+    return true;
+  }();
+  (void)tuned;
+}
+
 #ifndef UVMEMU_BARE
 // Physical pages of the benchmark machine: the 256 MiB fork working set
 // of bench/fault_bench.cc twice over (parent and child copies), plus room.
@@ -52,6 +66,7 @@ inline constexpr size_t kMachinePages = 2 * 65536 + 8192;
 // anything leaked.
 inline Machine& TheMachine() {
   static Machine* machine = [] {
+    TuneMalloc();
     static Machine m({.physical_pages = kMachinePages});
     const char* trace = std::getenv("UVMEMU_BENCH_TRACE");
     Trace::Enable(trace == nullptr || std::strcmp(trace, "0") != 0);
@@ -64,6 +79,7 @@ inline Machine& TheMachine() {
 // Boots the kernel once for the whole run.
 inline void Boot() {
 #ifdef UVMEMU_BARE
+  TuneMalloc();
   bare::Boot();
 #else
   TheMachine();
