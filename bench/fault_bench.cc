@@ -29,7 +29,6 @@
 // Nothing in the kernel pages anons out yet, so the swap-in benchmark
 // pages them out by hand (PageOut): what the page daemon will do.
 #include <benchmark/benchmark.h>
-#include <malloc.h>
 #include <sys/mman.h>
 #include <sys/resource.h>
 #include <sys/wait.h>
@@ -271,28 +270,73 @@ uint64_t WorkingSetPages(const benchmark::State& state) {
   return static_cast<uint64_t>(state.range(0)) * (1 << 20) / kPageSize;
 }
 
-// The child's CPU time comes from wait4; the parent's (fork, wait) from
-// its thread clock.  Registered before the emulated twin, and the heap is
-// trimmed first: a host fork copies the page tables of every private
-// page the process has, and the emulator's bookkeeping of a 256 MiB
-// process would otherwise be counted as the host's fork cost.
-void BM_ForkWrite_Host(benchmark::State& state) {
-  malloc_trim(0);
-  const uint64_t pages = WorkingSetPages(state);
-  char* m = HostMmap(pages * kPageSize);
-  WriteEveryPage(m, pages);
-  for (auto _ : state) {
-    const double start = ThreadCpuSeconds();
-    const pid_t pid = fork();
-    if (pid < 0) Die("fork");
-    if (pid == 0) {
-      WriteEveryPage(m, pages);
-      _exit(0);
+// Host forks are measured from a helper forked before main, while this
+// process is still small: a host fork copies the page tables of every
+// private page of the process, and this one ends up holding the
+// emulator's bookkeeping and the amap benchmarks' anons, which would
+// otherwise count as the host's fork cost.  The helper maps and fills
+// the working set, then forks a child that writes every page and exits;
+// it reports its own CPU time for fork and wait plus the child's (from
+// wait4).
+class HostForker {
+ public:
+  HostForker() {
+    int req[2], resp[2];
+    if (pipe(req) != 0 || pipe(resp) != 0) Die("pipe");
+    pid_ = fork();
+    if (pid_ < 0) Die("fork");
+    if (pid_ == 0) {
+      close(req[1]);
+      close(resp[0]);
+      Serve(req[0], resp[1]);
     }
-    const double child = ReapChild(pid);
-    state.SetIterationTime(ThreadCpuSeconds() - start + child);
+    close(req[0]);
+    close(resp[1]);
+    req_ = req[1];
+    resp_ = resp[0];
   }
-  munmap(m, pages * kPageSize);
+
+  // CPU seconds of one fork + write of `pages` pages + exit + reap.
+  double ForkWrite(uint64_t pages) {
+    double seconds = 0;
+    if (write(req_, &pages, sizeof pages) != sizeof pages ||
+        read(resp_, &seconds, sizeof seconds) != sizeof seconds)
+      Fail("the host fork helper is gone");
+    return seconds;
+  }
+
+ private:
+  [[noreturn]] static void Serve(int req, int resp) {
+    uint64_t pages;
+    while (read(req, &pages, sizeof pages) == sizeof pages) {
+      char* m = HostMmap(pages * kPageSize);
+      WriteEveryPage(m, pages);
+      const double start = ThreadCpuSeconds();
+      const pid_t pid = fork();
+      if (pid < 0) Die("fork");
+      if (pid == 0) {
+        WriteEveryPage(m, pages);
+        _exit(0);
+      }
+      const double child = ReapChild(pid);
+      const double seconds = ThreadCpuSeconds() - start + child;
+      munmap(m, pages * kPageSize);
+      if (write(resp, &seconds, sizeof seconds) != sizeof seconds) _exit(1);
+    }
+    _exit(0);  // the benchmark process closed the pipe: it is exiting
+  }
+
+  pid_t pid_;
+  int req_ = -1;
+  int resp_ = -1;
+};
+
+// Forked during static initialisation; exits when this process does.
+HostForker host_forker;
+
+void BM_ForkWrite_Host(benchmark::State& state) {
+  const uint64_t pages = WorkingSetPages(state);
+  for (auto _ : state) state.SetIterationTime(host_forker.ForkWrite(pages));
   Finish(state, pages);
 }
 
