@@ -28,54 +28,41 @@ bool uvmhist_enabled = true;
 UVMHIST_DECL(maphist);
 UVMHIST_DECL(pdhist);
 
-namespace uvmemu::internal {
+namespace {
 
 constexpr size_t kDefaultCapacity = 4096;
 
-struct HistRing {
-  std::vector<TraceRecord> buf = std::vector<TraceRecord>(kDefaultCapacity);
-  size_t next = 0;   // slot the next record goes to
-  size_t count = 0;  // records held (<= buf.size())
-  uint64_t seq = 0;  // sequence number of the newest record
-};
-
-// The ring, at a fixed name so that gdb's uvm-hist (tools/gdb) can read
-// it without calling into the program; null until the first use.
-HistRing* hist_ring = nullptr;
-
-}  // namespace uvmemu::internal
-
-namespace {
-
-using Ring = uvmemu::internal::HistRing;
-
-Ring& TheRing() {
-  // never destroyed: usable at exit
-  static Ring* ring = uvmemu::internal::hist_ring = new Ring;
-  return *ring;
+// The records behind uvmhist_ring.buf; never destroyed: usable at exit.
+std::vector<uvmhist_rec>& Storage() {
+  static auto* storage = new std::vector<uvmhist_rec>;
+  return *storage;
 }
 
+void Resize(size_t records) {
+  std::vector<uvmhist_rec>& buf = Storage();
+  buf.assign(records, uvmhist_rec{});
+  buf.shrink_to_fit();
+  uvmhist_ring = {buf.data(), buf.size(), 0, 0, 0};
+}
+
+// The default ring exists before main, so that anything logging without
+// a booted kernel (tests) is recorded too.
+const bool default_ring = (Resize(kDefaultCapacity), true);
+
 }  // namespace
+
+// At a fixed C name so that gdb's uvm-hist (tools/gdb) can read the ring
+// without calling into the program.
+struct uvmhist_ring uvmhist_ring = {nullptr, 0, 0, 0, 0};
 
 void uvmhist_log(struct kern_history* hist, const char* fname,
                  const char* fmt, uint64_t a, uint64_t b, uint64_t c,
                  uint64_t d) {
   if (!uvmhist_enabled) return;
-  Ring& r = TheRing();
-  const uint64_t seq = ++r.seq;
-  if (r.buf.empty()) return;
-  uvmemu::TraceRecord& rec = r.buf[r.next];
-  rec.seq = seq;
-  rec.lwp = curlwp != nullptr ? curlwp->l_lid : 0;
-  rec.history = hist != nullptr && hist->name != nullptr ? hist->name : "?";
-  rec.function = fname != nullptr ? fname : "?";
-  rec.format = fmt != nullptr ? fmt : "";
-  rec.args[0] = a;
-  rec.args[1] = b;
-  rec.args[2] = c;
-  rec.args[3] = d;
-  r.next = (r.next + 1) % r.buf.size();
-  if (r.count < r.buf.size()) r.count++;
+  static const kern_history unknown = {"?"};
+  uvmhist_record(hist != nullptr && hist->name != nullptr ? hist : &unknown,
+                 fname != nullptr ? fname : "?", fmt != nullptr ? fmt : "", a,
+                 b, c, d);
 }
 
 namespace uvmemu {
@@ -84,32 +71,28 @@ void Trace::Enable(bool on) { uvmhist_enabled = on; }
 
 bool Trace::Enabled() { return uvmhist_enabled; }
 
-void Trace::SetCapacity(size_t records) {
-  Ring& r = TheRing();
-  r.buf.assign(records, TraceRecord{});
-  r.buf.shrink_to_fit();
-  r.next = 0;
-  r.count = 0;
-  r.seq = 0;
-}
+void Trace::SetCapacity(size_t records) { Resize(records); }
 
 void Trace::Clear() {
-  Ring& r = TheRing();
-  r.next = 0;
-  r.count = 0;
-  r.seq = 0;
+  uvmhist_ring.next = 0;
+  uvmhist_ring.count = 0;
+  uvmhist_ring.seq = 0;
 }
 
 std::vector<TraceRecord> Trace::Tail(size_t n) {
-  const Ring& r = TheRing();
+  const struct uvmhist_ring& r = uvmhist_ring;
   if (n == 0 || n > r.count) n = r.count;
   std::vector<TraceRecord> out;
   out.reserve(n);
-  const size_t cap = r.buf.size();
+  const size_t cap = r.cap;
   // the oldest wanted record is n slots before `next`
   size_t i = (r.next + cap - n) % (cap == 0 ? 1 : cap);
   for (size_t k = 0; k < n; k++) {
-    out.push_back(r.buf[i]);
+    const uvmhist_rec& rec = r.buf[i];
+    out.push_back(TraceRecord{rec.seq, rec.lwp, rec.history, rec.function,
+                              rec.format,
+                              {rec.args[0], rec.args[1], rec.args[2],
+                               rec.args[3]}});
     i = (i + 1) % cap;
   }
   return out;

@@ -43,9 +43,11 @@
 #include <deque>
 #include <string>
 #include <tuple>
-#include <unordered_map>
 #include <utility>
 #include <vector>
+
+#include "absl/container/flat_hash_map.h"
+#include "absl/container/node_hash_map.h"
 
 #include <sys/kmem.h>
 #include <sys/pool.h>
@@ -66,22 +68,24 @@ using uvmemu::kmem::kQuarantineBytes;
 // NetBSD's KMEM_QUANTUM_SIZE on LP64 of that era.
 constexpr size_t kKmemQuantum = 8;
 
+struct Counts {
+  long objects = 0;
+  long bytes = 0;
+};
+
 struct Live {
   size_t size;
   const kmem_site* site;
   pool_cache* pc;  // nullptr for a kmem block
+  Counts* counts;  // its site's entry in kmem_sites / pool_sites
 };
 
 struct Quarantined {
+  uintptr_t addr;
   size_t size;
   const kmem_site* alloc_site;
   const kmem_site* free_site;
   const char* pool_name;  // nullptr for a kmem block
-};
-
-struct Counts {
-  long objects = 0;
-  long bytes = 0;
 };
 
 struct CacheInfo {
@@ -89,26 +93,20 @@ struct CacheInfo {
   size_t align;  // host alignment of its objects
 };
 
-struct PoolSiteHash {
-  size_t operator()(const std::pair<const pool_cache*, const kmem_site*>& k)
-      const {
-    return std::hash<const void*>()(k.first) * 31 +
-           std::hash<const void*>()(k.second);
-  }
-};
-
 // The tables are looked up on every allocation and free (an anon per
-// fault), so they are hash tables: nothing iterates them in hash order
-// where the order shows (reports are sorted, the quarantine is checked
-// in FIFO order).
+// fault), so they are open-addressing hash tables (no allocation per
+// entry); nothing iterates them in hash order where the order shows
+// (reports are sorted, the quarantine is a FIFO).  The per-site counts
+// are node maps: a live block points at its site's counts, so a free
+// needs no second lookup.
 struct State {
-  std::unordered_map<uintptr_t, Live> live;
-  std::unordered_map<uintptr_t, Quarantined> quarantined;
-  std::deque<uintptr_t> quarantine_fifo;  // oldest first
+  absl::flat_hash_map<uintptr_t, Live> live;
+  // oldest first; at most kQuarantineBlocks, so the rare lookups by
+  // address (double free, InQuarantine) scan it
+  std::deque<Quarantined> quarantine;
   size_t quarantine_bytes = 0;
-  std::unordered_map<const kmem_site*, Counts> kmem_sites;
-  std::unordered_map<std::pair<const pool_cache*, const kmem_site*>, Counts,
-                     PoolSiteHash>
+  absl::node_hash_map<const kmem_site*, Counts> kmem_sites;
+  absl::node_hash_map<std::pair<const pool_cache*, const kmem_site*>, Counts>
       pool_sites;
   std::vector<CacheInfo> caches;  // bootstrapped, in bootstrap order
   long kmem_objects = 0;
@@ -149,37 +147,67 @@ auto SiteKey(const kmem_site* site) {
                                          : ""));
 }
 
+// kFreePoison repeated over kPoisonChunk bytes: poison is checked a chunk
+// at a time with memcmp, which is vectorised.
+constexpr size_t kPoisonChunk = 4096;
+
+const unsigned char* PoisonChunk() {
+  static const auto* chunk = [] {
+    auto* c = new unsigned char[kPoisonChunk];
+    for (size_t i = 0; i < kPoisonChunk; i += 4)
+      std::memcpy(c + i, &kFreePoison, 4);
+    return c;
+  }();
+  return chunk;
+}
+
+// Eight bytes at a time, in a loop the compiler vectorises (a memcpy of
+// a variable size here became a `rep movsq`, slow to start for the small
+// blocks that are most of them).
 void FillFreePoison(void* p, size_t n) {
   unsigned char* b = static_cast<unsigned char*>(p);
+  const unsigned char* pat = PoisonChunk();
+  uint64_t word;
+  std::memcpy(&word, pat, sizeof word);
   size_t i = 0;
-  for (; i + 4 <= n; i += 4) std::memcpy(b + i, &kFreePoison, 4);
-  unsigned char pat[4];
-  std::memcpy(pat, &kFreePoison, 4);
+  for (; i + sizeof word <= n; i += sizeof word)
+    std::memcpy(b + i, &word, sizeof word);
   for (; i < n; i++) b[i] = pat[i & 3];
 }
 
 // Offset of the first byte that is not free poison, or n.
 size_t FirstUnpoisoned(const void* p, size_t n) {
   const unsigned char* b = static_cast<const unsigned char*>(p);
-  unsigned char pat[4];
-  std::memcpy(pat, &kFreePoison, 4);
-  for (size_t i = 0; i < n; i++)
-    if (b[i] != pat[i & 3]) return i;
+  const unsigned char* pat = PoisonChunk();
+  for (size_t i = 0; i < n; i += kPoisonChunk) {
+    const size_t len = std::min(kPoisonChunk, n - i);
+    if (std::memcmp(b + i, pat, len) == 0) continue;
+    for (size_t j = 0; j < len; j++)
+      if (b[i + j] != pat[j]) return i + j;
+  }
   return n;
 }
 
-// Takes the block at `a` out of quarantine and gives it back to the host;
-// panics afterwards if it was written after being freed (so a test that
-// catches the panic does not meet the same block again).
-void Release(uintptr_t a) {
+// Index of the quarantined block at `a`, or -1.
+ptrdiff_t FindQuarantined(uintptr_t a) {
+  const std::deque<Quarantined>& q = S().quarantine;
+  for (size_t i = 0; i < q.size(); i++)
+    if (q[i].addr == a) return static_cast<ptrdiff_t>(i);
+  return -1;
+}
+
+// Takes quarantined block `i` out of quarantine and gives it back to the
+// host; panics afterwards if it was written after being freed (so a test
+// that catches the panic does not meet the same block again).
+void Release(size_t i) {
   State& s = S();
-  auto it = s.quarantined.find(a);
-  const Quarantined q = it->second;
-  const size_t off = FirstUnpoisoned(reinterpret_cast<const void*>(a), q.size);
+  const Quarantined q = s.quarantine[i];
+  const size_t off =
+      FirstUnpoisoned(reinterpret_cast<const void*>(q.addr), q.size);
   std::string msg;
   if (off != q.size) {
     char buf[64];
-    std::snprintf(buf, sizeof buf, "%p", reinterpret_cast<void*>(a));
+    std::snprintf(buf, sizeof buf, "%p", reinterpret_cast<void*>(q.addr));
     msg = "kmem: write after free: " + std::to_string(q.size) + "-byte " +
           (q.pool_name != nullptr
                ? std::string("object of pool cache \"") + q.pool_name + "\""
@@ -188,28 +216,27 @@ void Release(uintptr_t a) {
           " and freed at " + SiteName(q.free_site) +
           " was modified at offset " + std::to_string(off);
   }
-  s.quarantine_fifo.erase(
-      std::find(s.quarantine_fifo.begin(), s.quarantine_fifo.end(), a));
+  if (i == 0)
+    s.quarantine.pop_front();
+  else
+    s.quarantine.erase(s.quarantine.begin() + static_cast<ptrdiff_t>(i));
   s.quarantine_bytes -= q.size;
-  s.quarantined.erase(it);
-  std::free(reinterpret_cast<void*>(a));
+  std::free(reinterpret_cast<void*>(q.addr));
   if (!msg.empty()) panic("%s", msg.c_str());
 }
 
-void EvictOldest() { Release(S().quarantine_fifo.front()); }
+void EvictOldest() { Release(0); }
 
 // Poison a block that has left the live table and park it in quarantine.
 void Quarantine(void* p, const Live& l, const kmem_site* free_site) {
   State& s = S();
   FillFreePoison(p, l.size);
-  s.quarantined[Addr(p)] =
-      Quarantined{l.size, l.site, free_site,
-                  l.pc != nullptr ? l.pc->pc_wchan : nullptr};
-  s.quarantine_fifo.push_back(Addr(p));
+  s.quarantine.push_back(
+      Quarantined{Addr(p), l.size, l.site, free_site,
+                  l.pc != nullptr ? l.pc->pc_wchan : nullptr});
   s.quarantine_bytes += l.size;
-  while (s.quarantine_fifo.size() > kQuarantineBlocks ||
-         (s.quarantine_bytes > kQuarantineBytes &&
-          s.quarantine_fifo.size() > 1))
+  while (s.quarantine.size() > kQuarantineBlocks ||
+         (s.quarantine_bytes > kQuarantineBytes && s.quarantine.size() > 1))
     EvictOldest();
 }
 
@@ -217,15 +244,15 @@ void Quarantine(void* p, const Live& l, const kmem_site* free_site) {
 // still in quarantine, otherwise an unknown pointer.
 [[noreturn]] void BadFree(const char* who, const void* p,
                           const kmem_site* site) {
-  State& s = S();
-  auto q = s.quarantined.find(Addr(p));
-  if (q != s.quarantined.end())
+  const ptrdiff_t i = FindQuarantined(Addr(p));
+  if (i >= 0) {
+    const Quarantined& q = S().quarantine[static_cast<size_t>(i)];
     panic("%s: double free of %p at %s: %zu-byte %s allocated at %s was "
           "already freed at %s",
-          who, p, SiteName(site).c_str(), q->second.size,
-          q->second.pool_name != nullptr ? "pool object" : "block",
-          SiteName(q->second.alloc_site).c_str(),
-          SiteName(q->second.free_site).c_str());
+          who, p, SiteName(site).c_str(), q.size,
+          q.pool_name != nullptr ? "pool object" : "block",
+          SiteName(q.alloc_site).c_str(), SiteName(q.free_site).c_str());
+  }
   panic("%s: freeing unknown pointer %p at %s", who, p,
         SiteName(site).c_str());
 }
@@ -250,8 +277,8 @@ void* Alloc(size_t size, km_flag_t flags, const kmem_site* site, bool zero) {
   }
   std::memset(p, zero ? 0 : kAllocPoison, size);
   State& s = S();
-  s.live[Addr(p)] = Live{size, site, nullptr};
   Counts& c = s.kmem_sites[site];
+  s.live[Addr(p)] = Live{size, site, nullptr, &c};
   c.objects++;
   c.bytes += static_cast<long>(size);
   s.kmem_objects++;
@@ -302,9 +329,8 @@ void kmem_free_site(void* p, size_t size, const struct kmem_site* site) {
           "block allocated at %s",
           size, SiteName(site).c_str(), l.size, SiteName(l.site).c_str());
   s.live.erase(it);
-  Counts& c = s.kmem_sites[l.site];
-  c.objects--;
-  c.bytes -= static_cast<long>(l.size);
+  l.counts->objects--;
+  l.counts->bytes -= static_cast<long>(l.size);
   s.kmem_objects--;
   s.kmem_bytes -= static_cast<long>(l.size);
   Quarantine(p, l, site);
@@ -368,8 +394,10 @@ void pool_cache_destroy(struct pool_cache* pc) {
                             [pc](const CacheInfo& c) { return c.pc == pc; }));
   // the cache's per-site counts are all zero now
   auto& ps = S().pool_sites;
-  for (auto it = ps.begin(); it != ps.end();)
-    it = it->first.first == pc ? ps.erase(it) : std::next(it);
+  for (auto it = ps.begin(); it != ps.end();) {
+    const auto cur = it++;  // erasing leaves the other iterators valid
+    if (cur->first.first == pc) ps.erase(cur);
+  }
   pc->pc_ctor_called = 0;
   pc->pc_next = nullptr;
   RelinkCaches();
@@ -404,8 +432,8 @@ struct kmem_ptr pool_cache_get_site(struct pool_cache* pc, int flags,
     return kmem_ptr{nullptr};
   }
   State& s = S();
-  s.live[Addr(p)] = Live{pc->pc_size, site, pc};
   Counts& c = s.pool_sites[{pc, site}];
+  s.live[Addr(p)] = Live{pc->pc_size, site, pc, &c};
   c.objects++;
   c.bytes += static_cast<long>(pc->pc_size);
   s.pool_objects++;
@@ -436,9 +464,8 @@ void pool_cache_put_site(struct pool_cache* pc, void* p,
   }
   if (pc->pc_dtor != nullptr) pc->pc_dtor(pc->pc_arg, p);
   s.live.erase(it);
-  Counts& c = s.pool_sites[{pc, l.site}];
-  c.objects--;
-  c.bytes -= static_cast<long>(l.size);
+  l.counts->objects--;
+  l.counts->bytes -= static_cast<long>(l.size);
   s.pool_objects--;
   pc->pc_nout--;
   Quarantine(p, l, site);
@@ -501,17 +528,15 @@ std::string LeakReport() {
   return out;
 }
 
-bool InQuarantine(const void* p) {
-  return S().quarantined.count(Addr(p)) != 0;
-}
+bool InQuarantine(const void* p) { return FindQuarantined(Addr(p)) >= 0; }
 
 void CheckQuarantine() {
   // oldest first; a block found written is released as it is reported
-  const State& s = S();
-  for (uintptr_t a : s.quarantine_fifo) {
-    const size_t size = s.quarantined.at(a).size;
-    if (FirstUnpoisoned(reinterpret_cast<const void*>(a), size) != size) {
-      Release(a);
+  const std::deque<Quarantined>& q = S().quarantine;
+  for (size_t i = 0; i < q.size(); i++) {
+    if (FirstUnpoisoned(reinterpret_cast<const void*>(q[i].addr),
+                        q[i].size) != q[i].size) {
+      Release(i);
       return;  // not reached
     }
   }
@@ -519,7 +544,7 @@ void CheckQuarantine() {
 
 void FlushQuarantine() {
   CheckQuarantine();
-  while (!S().quarantine_fifo.empty()) EvictOldest();
+  while (!S().quarantine.empty()) EvictOldest();
 }
 
 }  // namespace uvmemu::kmem

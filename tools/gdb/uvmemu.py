@@ -218,8 +218,8 @@ def build_printer():
 
 
 # ---------------------------------------------------------------------------
-# uvm-hist: the UVMHIST ring (emu/hist.cc keeps it in
-# uvmemu::internal::hist_ring), formatted here from the records' format
+# uvm-hist: the UVMHIST ring (struct uvmhist_ring uvmhist_ring, declared
+# in include/uvm/uvm_stat.h), formatted here from the records' format
 # strings and arguments.
 
 _CONV = re.compile(r"%([-+ #0]*)(\*|\d+)?(?:\.(\*|\d+))?"
@@ -293,16 +293,14 @@ def format_message(fmt, args):
 def hist_records(n=0):
     """The newest n records of the ring (all if n is 0), oldest first, as
     (seq, lwp, function, message).  Only those records are read."""
-    ring = symbol_value("uvmemu::internal::hist_ring")
+    ring = symbol_value("uvmhist_ring")
     if ring is None:
         raise gdb.GdbError("uvm-hist: no UVMHIST ring in this program "
-                           "(no symbol uvmemu::internal::hist_ring)")
-    if addr(ring) == 0:
+                           "(no symbol uvmhist_ring)")
+    start = ring["buf"]
+    cap = int(ring["cap"])
+    if addr(start) == 0 or cap == 0:
         return []
-    ring = ring.dereference()
-    impl = ring["buf"]["_M_impl"]
-    start = impl["_M_start"]
-    cap = int(impl["_M_finish"] - start)
     count = int(ring["count"])
     if 0 < n < count:
         count = n
