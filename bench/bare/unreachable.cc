@@ -53,3 +53,6 @@ void uvm_unlock_and_wait(void*, kmutex_t*, bool, const char*, int) {
 
 void uvm_swap_free(int, int) { UNREACHABLE("uvm_swap_free"); }
 void uvm_swap_get(int, void*) { UNREACHABLE("uvm_swap_get"); }
+int uvmfault_anonget(struct uvm_faultinfo*, struct vm_amap*, struct vm_anon*) {
+  UNREACHABLE("uvmfault_anonget");
+}
