@@ -26,8 +26,8 @@
 // and wall time there measures the neighbours too.  Per-page benchmarks
 // touch kPages pages per iteration (items/s = faults/s).
 //
-// Nothing in the kernel pages anons out yet, so the swap-in benchmark
-// pages them out by hand (PageOut): what the page daemon will do.
+// The swap-in benchmark pages the anons out with uvm_pageout_range, the
+// page daemon's routine, between iterations.
 #include <benchmark/benchmark.h>
 #include <sys/mman.h>
 #include <sys/resource.h>
@@ -202,47 +202,12 @@ BENCHMARK(BM_CowWrite_Host)->Name("Fault_CowWrite_Host")->UseManualTime();
 // ---------------------------------------------------------------------------
 // Swap-in faults
 
-// Pages the resident, unbusy, unwired page of `anon` out to a new swap
-// slot, as the page daemon does: every mapping of it removed, its data in
-// the slot, the page freed.
-void PageOut(vm_anon* anon) {
-  mutex_enter(&anon->an_lock);
-  vm_page* pg = anon->an_page;
-  int n = 1;
-  const int slot = uvm_swap_alloc(&n, false);
-  if (pg == nullptr || slot == 0) {
-    std::fprintf(stderr, "fault_bench: cannot page anon %p out\n",
-                 static_cast<void*>(anon));
-    std::abort();
-  }
-  pmap_page_protect(pg, VM_PROT_NONE);
-  uvm_swap_put(slot, uvm_pagedata(pg));
-  anon->an_swslot = slot;
-  mutex_enter(&uvm_pageqlock);
-  uvm_pagefree(pg);
-  mutex_exit(&uvm_pageqlock);
-  uvmexp.pgswapout++;
-  mutex_exit(&anon->an_lock);
-}
-
-// Pages out the anon of every page of [va, va + pages) of `p` (which the
-// fault handler may have chunked into several entries and amaps).
+// Pages out every page of [va, va + pages) of `p` with the page daemon's
+// own routine (lib/uvm_pdaemon.cc).
 void PageOutRange(const uvmemu::Process& p, uint64_t va, uint64_t pages) {
-  vm_map* map = &p.vmspace()->vm_map;
-  mutex_enter(&map->lock);
-  for (uint64_t i = 0; i < pages; i++) {
-    const vaddr_t addr = va + i * kPageSize;
-    vm_map_entry* entry = nullptr;
-    if (!uvm_map_lookup_entry(map, addr, &entry) ||
-        entry->aref.ar_amap == nullptr)
-      Fail("PageOutRange: no amap");
-    amap_lock(entry->aref.ar_amap);
-    vm_anon* anon = amap_lookup(&entry->aref, addr - entry->start);
-    if (anon == nullptr) Fail("PageOutRange: no anon");
-    PageOut(anon);
-    amap_unlock(entry->aref.ar_amap);
-  }
-  mutex_exit(&map->lock);
+  const int n = uvm_pageout_range(&p.vmspace()->vm_map, va,
+                                  va + pages * kPageSize);
+  if (n != static_cast<int>(pages)) Fail("PageOutRange: a page stayed");
 }
 
 void BM_SwapIn_Emulated(benchmark::State& state) {
