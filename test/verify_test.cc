@@ -71,6 +71,16 @@ Weights ForkHeavyWeights() {
   w[static_cast<size_t>(OpKind::kExit)] = 10;
   w[static_cast<size_t>(OpKind::kRead)] = 10;
   w[static_cast<size_t>(OpKind::kWrite)] = 30;
+  w[static_cast<size_t>(OpKind::kPageOut)] = 4;
+  return w;
+}
+
+// Page-out and swap-off between copy-on-write writes: anons shared by
+// several amaps go to swap and come back by fault and by swap-off.
+Weights PagingHeavyWeights() {
+  Weights w = ForkHeavyWeights();
+  w[static_cast<size_t>(OpKind::kPageOut)] = 20;
+  w[static_cast<size_t>(OpKind::kSwapOff)] = 8;
   return w;
 }
 
@@ -94,6 +104,12 @@ HarnessConfig SplitHeavyConfig() {
 TEST(VerifyRandomForkHeavy, ForksAndWrites_MatchTheModel) {
   for (uint64_t seed = 100; seed < 104; seed++)
     ASSERT_TRUE(Matches(GenerateOps(seed, 250, ForkHeavyWeights()),
+                        HarnessConfig(), seed));
+}
+
+TEST(VerifyRandomPagingHeavy, PageOutsAndSwapOffs_MatchTheModel) {
+  for (uint64_t seed = 400; seed < 404; seed++)
+    ASSERT_TRUE(Matches(GenerateOps(seed, 250, PagingHeavyWeights()),
                         HarnessConfig(), seed));
 }
 
