@@ -130,12 +130,12 @@ if(BUILD_TESTING)
     COMMAND uvmemu-scenario --no-state --no-trace "${PROJECT_SOURCE_DIR}/test/scenarios/swap_errors.txt")
   set_tests_properties(scenario.swap_errors PROPERTIES
     LABELS scenario
-    PASS_REGULAR_EXPRESSION "failed as expected: INVALID_ARGUMENT: va 0x123 or length 0x1000 is not page aligned.*failed as expected: INVALID_ARGUMENT: PAGES 2147483648 is too large.*failed as expected: INVALID_ARGUMENT: swapoff: give both FIRST and END, or neither.*failed as expected: INVALID_ARGUMENT: swapoff of slots \\[0, 5\\).*failed as expected: FAILED_PRECONDITION: swapon of slots \\[1, 5\\): a slot in the range is already on.*slots \\[1, 5\\) off.*failed as expected: FAILED_PRECONDITION: swapoff of slots \\[1, 5\\): a slot in the range is already off.*13 commands, 0 failed")
+    PASS_REGULAR_EXPRESSION "failed as expected: INVALID_ARGUMENT: va 0x123 or length 0x1000 is not page aligned.*failed as expected: INVALID_ARGUMENT: PAGES 2147483648 is too large.*failed as expected: INVALID_ARGUMENT: swapoff: give both FIRST and END, or neither.*failed as expected: INVALID_ARGUMENT: swapoff of slots \\[0, 5\\).*failed as expected: FAILED_PRECONDITION: swapon of slots \\[1, 5\\): a slot in the range is already on.*slots \\[1, 5\\) off.*failed as expected: FAILED_PRECONDITION: swapoff of slots \\[1, 5\\): a slot in the range is already off.*12 commands, 0 failed")
   # The swap-off example pages out, pages in through a fault and through
   # swap-off, and reads every page back.
   add_test(NAME scenario.swapoff_pages_in
     COMMAND uvmemu-scenario --no-state --no-trace "${PROJECT_SOURCE_DIR}/examples/scenarios/swapoff.txt")
   set_tests_properties(scenario.swapoff_pages_in PROPERTIES
     LABELS scenario
-    PASS_REGULAR_EXPRESSION "pageout parent buf\n   -> paged out 2 pages.*expect child buf \"page 0\"\n   -> .*as expected.*swapoff\n   -> every slot off\n   -> swap: 0 slots on, 0 in use.*expect child buf\\+2 \"page 2\"\n   -> .*as expected.*26 commands, 0 failed")
+    PASS_REGULAR_EXPRESSION "pageout parent buf\n   -> paged out 3 pages.*expect child buf \"page 0\"\n   -> .*as expected.*swapoff\n   -> every slot off\n   -> swap: 0 slots on, 0 in use.*expect child buf\\+2 \"page 2\"\n   -> .*as expected.*25 commands, 0 failed")
 endif()
