@@ -71,6 +71,16 @@ Weights ForkHeavyWeights() {
   w[static_cast<size_t>(OpKind::kExit)] = 10;
   w[static_cast<size_t>(OpKind::kRead)] = 10;
   w[static_cast<size_t>(OpKind::kWrite)] = 30;
+  w[static_cast<size_t>(OpKind::kPageOut)] = 4;
+  return w;
+}
+
+// Page-out and swap-off between copy-on-write writes: anons shared by
+// several amaps go to swap and come back by fault and by swap-off.
+Weights PagingHeavyWeights() {
+  Weights w = ForkHeavyWeights();
+  w[static_cast<size_t>(OpKind::kPageOut)] = 20;
+  w[static_cast<size_t>(OpKind::kSwapOff)] = 8;
   return w;
 }
 
@@ -95,6 +105,28 @@ TEST(VerifyRandomForkHeavy, ForksAndWrites_MatchTheModel) {
   for (uint64_t seed = 100; seed < 104; seed++)
     ASSERT_TRUE(Matches(GenerateOps(seed, 250, ForkHeavyWeights()),
                         HarnessConfig(), seed));
+}
+
+TEST(VerifyRandomPagingHeavy, PageOutsAndSwapOffs_MatchTheModel) {
+  size_t page_outs = 0, swapoffs_with_pages = 0;
+  for (uint64_t seed = 400; seed < 404; seed++) {
+    const std::vector<Op> ops = GenerateOps(seed, 250, PagingHeavyWeights());
+    RunOptions options;
+    options.keep_log = true;
+    const RunResult r = RunIsolated(ops, HarnessConfig(), options);
+    ASSERT_TRUE(r.ok) << FailureReport(ops, HarnessConfig(), options, r, seed);
+    for (const std::string& line : r.log) {
+      if (line.find(" paged out") != std::string::npos &&
+          line.find("-> 0 paged out") == std::string::npos)
+        page_outs++;
+      if (line.rfind("swapoff", 0) == 0 &&
+          line.find("(0 slots in use)") == std::string::npos)
+        swapoffs_with_pages++;
+    }
+  }
+  // Not vacuous: pages went to swap, and swap-offs had some to bring back.
+  EXPECT_GT(page_outs, 10u);
+  EXPECT_GT(swapoffs_with_pages, 5u);
 }
 
 TEST(VerifyRandomSplitHeavy, SplitsAndMerges_MatchTheModel) {
@@ -144,10 +176,12 @@ void SweepScenario(uint64_t seed, size_t nops, const Weights& weights,
 }
 
 TEST(VerifyFailureSweep, EveryNthAllocationFailing_MatchesTheModel) {
-  for (uint64_t seed : {400, 401, 402})
+  // Seed 400 allocates nothing fallible since the paging kinds joined.
+  for (uint64_t seed : {403, 401, 402})
     SweepScenario(seed, 40, DefaultWeights(), HarnessConfig());
   SweepScenario(410, 100, ForkHeavyWeights(), HarnessConfig());
   SweepScenario(420, 60, SplitHeavyWeights(), SplitHeavyConfig());
+  SweepScenario(430, 60, PagingHeavyWeights(), HarnessConfig());
 }
 
 // ---------------------------------------------------------------------------

@@ -169,6 +169,10 @@ absl::Status Harness::Step(const Op& op) {
       return DoRead(p, op);
     case OpKind::kWrite:
       return DoWrite(p, op);
+    case OpKind::kPageOut:
+      return DoPageOut(p, op);
+    case OpKind::kSwapOff:
+      return DoSwapOff(op);
     case OpKind::kCount:
       break;
   }
@@ -348,6 +352,68 @@ absl::Status Harness::DoWrite(size_t p, const Op& op) {
   return absl::OkStatus();
 }
 
+// Memory pressure: the page daemon frees 1 to 32 pages (one op in four),
+// or a range of process p is paged out whatever the queues say.  Both
+// must leave every byte as it was (the checks after the step read
+// swapped pages from their slots) and never page out a wired page.
+absl::Status Harness::DoPageOut(size_t p, const Op& op) {
+  if (op.d % 4 == 0) {
+    const int pages = 1 + static_cast<int>(op.c % 32);
+    last_ = absl::StrFormat("page daemon, %d pages", pages);
+    absl::StatusOr<int> freed = machine_.PageOut(pages);
+    if (!freed.ok())
+      return absl::InternalError(
+          absl::StrCat(last_, ": ", freed.status().message()));
+    absl::StrAppendFormat(&last_, " -> %d freed", *freed);
+    return absl::OkStatus();
+  }
+  const Range r = PickRange(p, op.b, op.c, true, nullptr, false);
+  const uint64_t va = r.page * kPageBytes, len = r.npages * kPageBytes;
+  last_ = absl::StrFormat("p%d pageout [0x%x, 0x%x)", model_.process(p).id, va,
+                          va + len);
+  absl::StatusOr<int> n = procs_[p].PageOut(va, len);
+  if (!n.ok())
+    return absl::InternalError(absl::StrCat(last_, ": ", n.status().message()));
+  absl::StrAppendFormat(&last_, " -> %d paged out", *n);
+  return absl::OkStatus();
+}
+
+// Swap-off of every slot (one op in three) or of a run of up to 64
+// slots, then swap-on of them: every swapped-out anon in the range is
+// paged back in, and the contents do not change.  Only an injected
+// allocation failure may make it fail (the slots then stay on).
+absl::Status Harness::DoSwapOff(const Op& op) {
+  const int slots = static_cast<int>(config_.machine.swap_slots);
+  const bool all = op.d % 3 == 0;
+  const int first = 1 + static_cast<int>(op.b % static_cast<uint32_t>(slots));
+  const int end = std::min(slots + 1, first + 1 + static_cast<int>(op.c % 64));
+  last_ = all ? std::string("swapoff all")
+              : absl::StrFormat("swapoff slots [%d, %d)", first, end);
+  const int in_use = machine_.Stats().swap_in_use;
+  absl::Status s = all ? machine_.SwapOff() : machine_.SwapOff(first, end);
+  absl::StrAppendFormat(&last_, " (%d slots in use)", in_use);
+  if (!s.ok()) {
+    const bool tolerated = allocations_may_fail_ &&
+                           (s.code() == absl::StatusCode::kResourceExhausted ||
+                            s.code() == absl::StatusCode::kFailedPrecondition);
+    if (!tolerated)
+      return absl::InternalError(absl::StrCat(last_, ": ", s.message()));
+    // A failed swapoff of every slot may have turned some runs off.
+    absl::StrAppend(&last_, " -> ", CodeName(s.code()));
+    if (absl::Status on = machine_.SwapOn(); !on.ok())
+      return absl::InternalError(absl::StrCat(last_, ": ", on.message()));
+    return absl::OkStatus();
+  }
+  if (all ? machine_.Stats().swap_in_use != 0
+          : machine_.Stats().swap_in_use > in_use)
+    return absl::InternalError(absl::StrFormat(
+        "%s: %d slots in use afterwards", last_, machine_.Stats().swap_in_use));
+  s = all ? machine_.SwapOn() : machine_.SwapOn(first, end);
+  if (!s.ok())
+    return absl::InternalError(absl::StrCat(last_, ", swapon: ", s.message()));
+  return absl::OkStatus();
+}
+
 // The process's entries against its model pages: the same pages mapped
 // with the same attributes, each holding the model's bytes, and the pages
 // of one sharing group all in one amap slot.
@@ -491,6 +557,7 @@ RunResult RunOps(const std::vector<Op>& ops, const HarnessConfig& config,
                  const RunOptions& options, volatile size_t* progress) {
   RunResult r;
   auto harness = std::make_unique<Harness>(config);
+  harness->set_allocations_may_fail(options.plan.has_value());
   const uint64_t points_before = FailurePointsSeen();
   std::optional<ScopedFailurePlan> plan;
   if (options.plan) plan.emplace(*options.plan);

@@ -68,6 +68,10 @@ class Harness {
   // Exits every process and checks that nothing is left.
   absl::Status Finish();
 
+  // Allocation failures are being injected: a swap-off may then fail
+  // (its page-ins wait for memory and give up).
+  void set_allocations_may_fail(bool may) { allocations_may_fail_ = may; }
+
   // What the last Step did, resolved ("p2 write [0x5123, +300)").
   const std::string& last() const { return last_; }
   // Every process's structure dump and the model's pages.
@@ -94,6 +98,8 @@ class Harness {
   absl::Status DoExit(size_t p);
   absl::Status DoRead(size_t p, const Op& op);
   absl::Status DoWrite(size_t p, const Op& op);
+  absl::Status DoPageOut(size_t p, const Op& op);
+  absl::Status DoSwapOff(const Op& op);
   absl::Status CheckProcess(size_t p);
 
   HarnessConfig config_;
@@ -102,6 +108,7 @@ class Harness {
   std::vector<Process> procs_;  // procs_[i] is model_.process(i)
   long process_kmem_objects_ = 0, process_kmem_bytes_ = 0;
   std::string last_;
+  bool allocations_may_fail_ = false;
 };
 
 struct RunResult {

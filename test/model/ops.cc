@@ -11,8 +11,8 @@ namespace uvmemu::verify {
 namespace {
 
 constexpr std::array<const char*, kOpKinds> kNames = {
-    "map",    "unmap", "protect", "inherit", "wire",
-    "unwire", "fork",  "exit",    "read",    "write"};
+    "map",  "unmap", "protect", "inherit", "wire",    "unwire",
+    "fork", "exit",  "read",    "write",   "pageout", "swapoff"};
 
 // The kinds with non-zero weight, each repeated by its weight.
 std::vector<OpKind> Table(const Weights& w) {
@@ -36,6 +36,8 @@ Weights DefaultWeights() {
   w[static_cast<size_t>(OpKind::kExit)] = 3;
   w[static_cast<size_t>(OpKind::kRead)] = 22;
   w[static_cast<size_t>(OpKind::kWrite)] = 30;
+  w[static_cast<size_t>(OpKind::kPageOut)] = 5;
+  w[static_cast<size_t>(OpKind::kSwapOff)] = 2;
   return w;
 }
 

@@ -30,6 +30,8 @@ enum class OpKind : uint8_t {
   kExit,
   kRead,
   kWrite,
+  kPageOut,  // memory pressure: contents must not change
+  kSwapOff,  // swap-off of slots, then swap-on
   kCount
 };
 inline constexpr size_t kOpKinds = static_cast<size_t>(OpKind::kCount);

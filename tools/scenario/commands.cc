@@ -3,6 +3,7 @@
 // function and add its entry to Commands().
 #include <cstring>
 #include <fstream>
+#include <limits>
 #include <string>
 #include <utility>
 #include <vector>
@@ -12,6 +13,7 @@
 #include "tools/scenario/runner.h"
 #include "tools/scenario/scenario.h"
 #include "uvm/uvm.h"
+#include "uvmemu/memory_stats.h"
 #include "uvmemu/structure.h"
 
 namespace uvmemu::scenario {
@@ -198,11 +200,84 @@ absl::Status Echo(Runner& r, const Command& c) {
   return absl::OkStatus();
 }
 
-// Page-out and swapoff are being added to the API; until they are, the
-// commands parse (scripts stay valid) and report that.
-absl::Status Unavailable(Runner&, const Command& c) {
-  return absl::UnimplementedError(
-      absl::StrCat(c.spec->name, ": not available in this build"));
+// A number argument as the int the paging API takes.
+absl::StatusOr<int> Int(const Value& v, const char* what) {
+  if (v.number > static_cast<uint64_t>(std::numeric_limits<int>::max()))
+    return absl::InvalidArgumentError(
+        absl::StrCat(what, " ", v.number, " is too large"));
+  return static_cast<int>(v.number);
+}
+
+std::string SwapSummary(const MemoryStats& s) {
+  return absl::StrFormat(
+      "swap: %d slots on, %d in use (%d holding the only copy); memory: %d "
+      "of %d pages free",
+      s.swap_slots, s.swap_in_use, s.swap_only, s.free, s.pages);
+}
+
+absl::Status PageOut(Runner& r, const Command& c) {
+  TRY(p, Proc(r, c, 0));
+  TRY(va, Addr(r, c, 1));
+  TRY(pages, c.args[2].present ? absl::StatusOr<uint64_t>(c.args[2].number)
+                               : r.PagesToEnd(c.args[1].address));
+  const uint64_t len = pages * PAGE_SIZE;
+  TRY(n, p->PageOut(va, len));
+  r.Say(absl::StrFormat("paged out %d pages of [0x%x, 0x%x)", n, va, va + len));
+  r.Say(SwapSummary(r.machine().Stats()));
+  return absl::OkStatus();
+}
+
+absl::Status PageDaemon(Runner& r, const Command& c) {
+  TRY(target, Int(c.args[0], "PAGES"));
+  TRY(n, r.machine().PageOut(target));
+  r.Say(absl::StrFormat("the page daemon freed %d of %d pages", n, target));
+  r.Say(SwapSummary(r.machine().Stats()));
+  return absl::OkStatus();
+}
+
+absl::Status Pressure(Runner& r, const Command&) {
+  const int n = r.machine().RelieveMemoryPressure();
+  r.Say(absl::StrFormat("the page daemon freed %d pages", n));
+  r.Say(SwapSummary(r.machine().Stats()));
+  return absl::OkStatus();
+}
+
+// swapoff, swapon: [FIRST END], every slot when left out.
+absl::Status SwapRange(Runner& r, const Command& c) {
+  const bool off = std::strcmp(c.spec->name, "swapoff") == 0;
+  absl::Status s;
+  std::string range = "every slot";
+  if (!c.args[0].present) {
+    s = off ? r.machine().SwapOff() : r.machine().SwapOn();
+  } else if (!c.args[1].present) {
+    return absl::InvalidArgumentError(
+        absl::StrCat(c.spec->name, ": give both FIRST and END, or neither"));
+  } else {
+    TRY(first, Int(c.args[0], "FIRST"));
+    TRY(end, Int(c.args[1], "END"));
+    range = absl::StrFormat("slots [%d, %d)", first, end);
+    s = off ? r.machine().SwapOff(first, end) : r.machine().SwapOn(first, end);
+  }
+  if (!s.ok()) return s;
+  r.Say(absl::StrCat(range, off ? " off" : " on"));
+  r.Say(SwapSummary(r.machine().Stats()));
+  return absl::OkStatus();
+}
+
+absl::Status Stats(Runner& r, const Command&) {
+  const MemoryStats s = r.machine().Stats();
+  r.Say(absl::StrFormat(
+      "memory: %d pages, %d free, %d active, %d inactive, %d wired, %d anon "
+      "(page daemon below %d free, up to %d)",
+      s.pages, s.free, s.active, s.inactive, s.wired, s.anon_pages, s.free_min,
+      s.free_target));
+  r.Say(SwapSummary(s));
+  r.Say(absl::StrFormat(
+      "since boot: %d page-outs, %d page-ins; page daemon: %d runs, %d "
+      "freed, %d scanned",
+      s.page_outs, s.page_ins, s.daemon_runs, s.daemon_freed,
+      s.daemon_scanned));
+  return absl::OkStatus();
 }
 
 }  // namespace
@@ -283,9 +358,22 @@ const std::vector<CommandSpec>& Commands() {
        {{A::kProcess, "PROC"},
         {A::kAddress, "ADDR"},
         {A::kPages, "PAGES", true}},
-       "page the range out to swap",
-       Unavailable},
-      {"swapoff", {}, "page every swapped-out anon back in", Unavailable},
+       "page the range (to the region's end) out to swap",
+       PageOut},
+      {"pagedaemon",
+       {{A::kPages, "PAGES"}},
+       "run the page daemon until PAGES pages are freed",
+       PageDaemon},
+      {"pressure", {}, "run the page daemon if memory is short", Pressure},
+      {"swapoff",
+       {{A::kCount, "FIRST", true}, {A::kCount, "END", true}},
+       "turn swap slots [FIRST, END) (all) off, paging their anons in",
+       SwapRange},
+      {"swapon",
+       {{A::kCount, "FIRST", true}, {A::kCount, "END", true}},
+       "turn swap slots [FIRST, END) (all) back on",
+       SwapRange},
+      {"stats", {}, "print the memory and swap counters", Stats},
   };
   return kCommands;
 }

@@ -1,12 +1,13 @@
 // uvmemu-scenario: runs a script of process operations against an
 // emulated machine and prints the state and trace after each line.
 //
-//   uvmemu-scenario [--no-state] [--no-trace] [--pages N] SCRIPT|-
+//   uvmemu-scenario [--no-state] [--no-trace] [--pages N] [--swap N] SCRIPT|-
 #include <charconv>
 #include <cstdio>
 #include <fstream>
 #include <iostream>
 #include <string>
+#include <string_view>
 
 #include "tools/scenario/scenario.h"
 
@@ -14,12 +15,13 @@ namespace {
 
 void Help(std::ostream& out) {
   out << "usage: uvmemu-scenario [--no-state] [--no-trace] [--pages N] "
-         "SCRIPT|-\n\n"
+         "[--swap N] SCRIPT|-\n\n"
          "Runs SCRIPT (- for standard input) line by line and prints, after\n"
          "each line, its result, the UVMHIST records it produced and the\n"
          "structures of every process.  Exit status: 0 all commands did what\n"
          "they should, 1 some failed (the script goes on), 2 malformed\n"
-         "script (nothing runs), 64 bad usage.\n\n"
+         "script (nothing runs), 64 bad usage.  The machine has --pages\n"
+         "physical pages (1024) and --swap swap slots (256).\n\n"
          "Commands (one a line; # starts a comment; `expect-error COMMAND`\n"
          "succeeds when COMMAND fails):\n";
   for (const auto& spec : uvmemu::scenario::Commands()) {
@@ -30,6 +32,12 @@ void Help(std::ostream& out) {
   }
   out << "\nADDR is REGION, REGION+PAGE or a number; PROT is none, r, w or "
          "rw;\nMODE is share, copy or none; SHARING is shared or private.\n";
+}
+
+// A number argument >= min; false if it is not one.
+bool ParseSize(std::string_view text, size_t min, size_t& out) {
+  auto [ptr, ec] = std::from_chars(text.data(), text.data() + text.size(), out);
+  return ec == std::errc() && ptr == text.data() + text.size() && out >= min;
 }
 
 }  // namespace
@@ -47,12 +55,13 @@ int main(int argc, char** argv) {
     } else if (arg == "--no-trace") {
       options.show_trace = false;
     } else if (arg == "--pages" && i + 1 < argc) {
-      const std::string n = argv[++i];
-      auto [ptr, ec] = std::from_chars(n.data(), n.data() + n.size(),
-                                       options.physical_pages);
-      if (ec != std::errc() || ptr != n.data() + n.size() ||
-          options.physical_pages < 16) {
+      if (!ParseSize(argv[++i], 16, options.physical_pages)) {
         std::cerr << "uvmemu-scenario: --pages wants a number >= 16\n";
+        return 64;
+      }
+    } else if (arg == "--swap" && i + 1 < argc) {
+      if (!ParseSize(argv[++i], 1, options.swap_slots)) {
+        std::cerr << "uvmemu-scenario: --swap wants a number >= 1\n";
         return 64;
       }
     } else if (path.empty() && (arg == "-" || arg[0] != '-')) {

@@ -55,6 +55,12 @@ absl::StatusOr<uint64_t> Runner::Resolve(const Address& address) const {
   return it->second.va + address.page * PAGE_SIZE;
 }
 
+absl::StatusOr<uint64_t> Runner::PagesToEnd(const Address& address) const {
+  if (address.region.empty()) return 1;
+  if (absl::Status s = Resolve(address).status(); !s.ok()) return s;
+  return regions_.at(address.region).pages - address.page;
+}
+
 void Runner::Say(const std::string& text) { Indented(out_, text, "   -> "); }
 
 std::string Runner::State(const std::vector<std::string>& only) {

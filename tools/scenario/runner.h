@@ -51,6 +51,9 @@ class Runner {
   }
   // The address an Address argument names.
   absl::StatusOr<uint64_t> Resolve(const Address& address) const;
+  // The pages from the address to the end of its region (1 for a
+  // numeric address): what a range command without PAGES covers.
+  absl::StatusOr<uint64_t> PagesToEnd(const Address& address) const;
 
   // A line of the command's result ("-> ...").
   void Say(const std::string& text);
