@@ -36,7 +36,8 @@ vm_amap* SwappedOutAmap(int* lo, int* hi) {
   *lo = 1 << 30;
   *hi = 0;
   for (int s = 0; s < kSlots; s++) {
-    const int slot = SwapOut(AddAnon(&aref, s, static_cast<unsigned char>(10 + s)));
+    const int slot =
+        SwapOut(AddAnon(&aref, s, static_cast<unsigned char>(10 + s)));
     *lo = std::min(*lo, slot);
     *hi = std::max(*hi, slot + 1);
   }
