@@ -46,7 +46,7 @@ struct Core {
   Rec* dead = nullptr;  // ended; its stack is released by the next LWP
   int next_lid = 2;
   uint64_t ticks = 0;
-  std::vector<Rec*> cands;  // scratch
+  std::vector<Rec*> cands;        // scratch
   std::vector<struct lwp*> lwps;  // uvmemu_lwps points into it
 };
 
