@@ -54,7 +54,7 @@ if(BUILD_TESTING)
     "${PROJECT_SOURCE_DIR}/test/gdb/segv_target.cc")
   uvmemu_executable(uvmemu_gdb_segv_target)
   if(UVMEMU_GDB AND Python3_FOUND)
-    foreach(case autoload ppref histformat initfile)
+    foreach(case autoload ppref histformat initfile lwps)
       add_test(NAME gdb.${case}
         COMMAND Python3::Interpreter
           "${PROJECT_SOURCE_DIR}/tools/gdb/test_gdb.py"

@@ -25,6 +25,11 @@
 #include "emu/sched_core.h"
 #include "emu/sched_hooks.h"
 
+extern "C" {
+struct lwp** uvmemu_lwps = nullptr;
+int uvmemu_nlwps = 0;
+}
+
 namespace uvmemu::sched {
 namespace internal {
 namespace {
@@ -41,12 +46,21 @@ struct Core {
   Rec* dead = nullptr;  // ended; its stack is released by the next LWP
   int next_lid = 2;
   uint64_t ticks = 0;
-  std::vector<Rec*> cands;  // scratch
+  std::vector<Rec*> cands;        // scratch
+  std::vector<struct lwp*> lwps;  // uvmemu_lwps points into it
 };
 
 Core& C() {
   static Core* core = new Core;  // outlives every static destructor
   return *core;
+}
+
+// Republishes c.all as uvmemu_lwps/uvmemu_nlwps after it changed.
+void PublishLwps(Core& c) {
+  c.lwps.clear();
+  for (const Rec* r : c.all) c.lwps.push_back(r->l);
+  uvmemu_lwps = c.lwps.data();
+  uvmemu_nlwps = static_cast<int>(c.lwps.size());
 }
 
 Rec* Lwp0Rec() {
@@ -57,6 +71,7 @@ Rec* Lwp0Rec() {
     c.lwp0.state = State::kRunning;
     Lwp0()->l_sched = &c.lwp0;
     c.all.insert(c.all.begin(), &c.lwp0);
+    PublishLwps(c);
     c.lwp0_ready = true;
   }
   return &c.lwp0;
@@ -202,6 +217,7 @@ void Reap() {
   c.dead = nullptr;
   fiber::Release(dead->ctx);
   c.all.erase(std::remove(c.all.begin(), c.all.end(), dead), c.all.end());
+  PublishLwps(c);
   auto it = std::find_if(c.owned.begin(), c.owned.end(),
                          [dead](const auto& p) { return p.get() == dead; });
   c.owned.erase(it);
@@ -305,6 +321,7 @@ Rec* SpawnLwp(const std::string& name, std::function<void()> body,
   fiber::Make(r->ctx, &FiberMain, r);
   c.owned.push_back(std::move(rec));
   c.all.push_back(r);
+  PublishLwps(c);
   MakeRunnable(r);
   return r;
 }

@@ -17,6 +17,13 @@
 #include "emu/fiber.h"
 #include "uvmemu/scheduler.h"
 
+// Every LWP's struct lwp in AllLwps() order, republished at spawn and
+// exit for debuggers (gdb's uvm-lwps, tools/gdb/uvmemu.py).
+extern "C" {
+extern struct lwp** uvmemu_lwps;
+extern int uvmemu_nlwps;
+}
+
 namespace uvmemu::sched::internal {
 
 using Kind = Decision::Kind;

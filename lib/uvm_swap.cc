@@ -371,7 +371,8 @@ uvm_swap_rangeok(int startslot, int endslot)
  * => amap_swap_off() is called again while it makes progress: after a
  *    page-in that had to wait for memory it rescans the amap from its
  *    second anon (i = 0, then i++), so the first one can be left in
- *    swap (the kernel would fail with EBUSY).  a walk whose only effect
+ *    swap (the kernel would fail with EBUSY; known defect 3 in
+ *    docs/known-defects.md).  a walk whose only effect
  *    was such a wait counts as progress, a few times in a row at most.
  *    see docs/paging.md.
  * => on success the slots are no longer part of swap (swpages shrinks)

@@ -73,12 +73,13 @@ TEST_F(AmapSwapoffTest, SwapOff_SlotsInRange_PagedInAndReleased) {
 }
 
 // A page-in that finds no page waits for memory (uvm_wait) and returns
-// false; the walk then rescans the amap "from 0" (i = 0, then the loop's
-// i++): the anon at am_slots[0] is not looked at again, and keeps its
-// slot.  (So does NetBSD's code; uvm_swapoff retries while the slots in
-// use decrease.)  A second walk brings it in.
+// false with the anon still in swap; the walk must look at it again.
+// Faithful port: fails (known defect 3, docs/known-defects.md).  The
+// rescan "from 0" is i = 0 followed by the loop's i++, so it resumes at
+// am_slots[1] and the anon at am_slots[0] keeps its slot until another
+// walk (uvm_swapoff walks again; NetBSD's swap_off fails with EBUSY).
 TEST_F(AmapSwapoffTest,
-       SwapOff_PageinWaits_RescanSkipsFirstSlotSecondWalkGetsIt) {
+       DISABLED_KnownDefect_SwapOffRescan_PageinWaited_SameWalkPagesIn) {
   vm_amap* a = amap_alloc(2 * kPage, 0, 0);
   vm_aref aref{0, a};
   vm_anon* anon = AddAnon(&aref, 1, 7);
@@ -92,14 +93,10 @@ TEST_F(AmapSwapoffTest,
     EXPECT_EQ(scoped.failures_injected(), 1u);
   }
   EXPECT_EQ(uvmexp.fltnoram, noram + 1);
-  EXPECT_EQ(anon->an_swslot, slot);
-  EXPECT_EQ(anon->an_page, nullptr);
   EXPECT_EQ(a->am_flags & AMAP_SWAPOFF, 0);
-
-  EXPECT_FALSE(amap_swap_off(slot, slot + 1));
   EXPECT_EQ(anon->an_swslot, 0);
-  ASSERT_NE(anon->an_page, nullptr);
-  EXPECT_EQ(AnonTag(anon), 7);
+  EXPECT_NE(anon->an_page, nullptr);
+  if (anon->an_page != nullptr) EXPECT_EQ(AnonTag(anon), 7);
   EXPECT_EQ(uvm_swap_inuse(), 0);
   amap_unref(a, 0, 2, true);
 }

@@ -18,6 +18,9 @@ Cases:
   initfile  tools/gdb/uvmemu.gdb (no auto-load): SIGSEGVs pass silently,
             an emulated segmentation violation stops at
             uvmemu_emulated_segv, uvm-hist and uvm-lwps work.
+  lwps      examples/lwps stopped while two LWPs sleep on a channel and
+            one naps: uvm-lwps lists all five LWPs (the scheduler's
+            uvmemu_lwps table) with their wait channels and messages.
 
 Runs from the source tree's top directory.  Works with optimised builds:
 values are read from the breakpoint's arguments (available at entry) and
@@ -235,16 +238,47 @@ def case_initfile(opts):
     ])
 
 
+def case_lwps(opts):
+    bindir = os.path.abspath(opts.bindir)
+    out = run_gdb(opts.gdb, {
+        "pre": ["-iex", "add-auto-load-safe-path " + bindir],
+        "program": [os.path.join(bindir, "lwps")],
+    }, [
+        "handle SIGSEGV nostop noprint pass",
+        "break uvmemu_lwps_all_asleep",
+        "run",
+        "uvm-lwps",
+        "kill",
+    ])
+    print(out)
+    chan = HEX + r" <uvmemu_lwps_channel>"
+    return expect(out, [
+        ("the breakpoint was hit", r"Breakpoint 1, (0x\w+ in )?"
+         r"uvmemu_lwps_all_asleep \("),
+        ("lwp0 waits in Scheduler::Run", r"^\s+1\s+lwp0\s+\d+\s+" + HEX),
+        ("sleeper1 sleeps on the channel",
+         r"^\s+\d+\s+sleeper1\s+0\s+" + chan + r"\s+lwpswait$"),
+        ("sleeper2 sleeps on the channel",
+         r"^\s+\d+\s+sleeper2\s+0\s+" + chan + r"\s+lwpswait$"),
+        ("napper naps", r"^\s+\d+\s+napper\s+0\s+\S+.*lwpsnap$"),
+        ("the waker is running", r"^\*\s+\d+\s+waker\s+0\s+-\s+-$"),
+        ("the list comes from the scheduler's table",
+         r"\(source: uvmemu_lwps\)"),
+    ])
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--gdb", default="gdb")
     ap.add_argument("--bindir", default="build/default")
     ap.add_argument("case",
-                    choices=["autoload", "ppref", "histformat", "initfile"])
+                    choices=["autoload", "ppref", "histformat", "initfile",
+                             "lwps"])
     opts = ap.parse_args()
     failed = {"autoload": case_autoload, "ppref": case_ppref,
               "histformat": case_histformat,
-              "initfile": case_initfile}[opts.case](opts)
+              "initfile": case_initfile,
+              "lwps": case_lwps}[opts.case](opts)
     if failed:
         for desc, regex in failed:
             print("FAILED: %s\n  (looked for: %s)" % (desc, regex))

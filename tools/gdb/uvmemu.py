@@ -340,16 +340,16 @@ class UvmHistCommand(gdb.Command):
 
 # ---------------------------------------------------------------------------
 # uvm-lwps: the LWPs.  When the scheduler publishes its LWPs as
-#   struct lwp **uvmemu_lwps;  (or struct lwp *uvmemu_lwps[N])
-#   size_t uvmemu_nlwps;
-# every one of them is listed; until then the command lists lwp0 and
-# curlwp (emu/lwp.cc).
+#   struct lwp **uvmemu_lwps;  int uvmemu_nlwps;
+# (emu/sched.cc, kept up to date at spawn and exit) every one of them is
+# listed; before the scheduler first runs, or in a program without it,
+# the command lists lwp0 and curlwp (emu/lwp.cc).
 
 
 def lwp_list():
     table = symbol_value("uvmemu_lwps")
     count = symbol_value("uvmemu_nlwps")
-    if table is not None and count is not None:
+    if table is not None and count is not None and int(count) > 0:
         return [table[i] for i in range(int(count))
                 if addr(table[i]) != 0], "uvmemu_lwps"
     lwps = []
