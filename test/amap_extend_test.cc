@@ -745,11 +745,12 @@ TEST_F(AmapExtendTest,
 //  - in cases 2 and 3 backwards slides every am_slots entry but moves only
 //    the mapped part of am_anon/am_bckptr, corrupting the amap.
 
-// Splits an 8-slot amap holding anons 10..17 at 4 with ppref failing, then
-// unmaps the left half: returns the right half (pageoff 4) as the only
-// reference, with the left anons still in the amap.
-LooseEntry RightHalfWithPprefNone(vm_amap** amapp) {
-  vm_amap* amap = amap_alloc(8 * kPage, 0, 0);
+// Splits an amap of 8 slots (+ `pad`) holding anons 10..17 at 4 with
+// ppref failing, then unmaps one half: returns the other half (the left
+// one, pageoff 0, if `keep_left`, else the right one, pageoff 4) as the
+// only reference, with the unmapped half's anons still in the amap.
+LooseEntry HalfWithPprefNone(bool keep_left, int pad, vm_amap** amapp) {
+  vm_amap* amap = amap_alloc(8 * kPage, pad * kPage, 0);
   vm_aref whole{0, amap};
   for (int slot = 0; slot < 8; slot++) AddAnon(&whole, slot, 10 + slot);
   LooseEntry left(kBase, kBase + 8 * kPage, amap);
@@ -760,11 +761,15 @@ LooseEntry RightHalfWithPprefNone(vm_amap** amapp) {
     return SplitLoose(&left, 4);
   }();
   EXPECT_EQ(amap->am_ppref, PPREF_NONE);
-  UnrefEntry(&left.entry);
+  UnrefEntry(keep_left ? &right.entry : &left.entry);
   EXPECT_EQ(amap->am_ref, 1);
   EXPECT_EQ(amap->am_nused, 8);  // no ppref: nothing could be wiped
   *amapp = amap;
-  return right;
+  return keep_left ? left : right;
+}
+
+LooseEntry RightHalfWithPprefNone(vm_amap** amapp) {
+  return HalfWithPprefNone(/*keep_left=*/false, 0, amapp);
 }
 
 // 1.87 defect, in amap_unref: it decrements am_ref before it establishes
@@ -816,27 +821,8 @@ TEST_F(AmapExtendTest,
   UnrefEntry(&right.entry);
 }
 
-// The mirror image of RightHalfWithPprefNone: an amap of 8 slots (+ `pad`)
-// holding anons 10..17, split at 4 with ppref failing, then the right half
-// unmapped: returns the left half (pageoff 0) as the only reference, with
-// the right half's anons still in the amap.
 LooseEntry LeftHalfWithPprefNone(int pad, vm_amap** amapp) {
-  vm_amap* amap = amap_alloc(8 * kPage, pad * kPage, 0);
-  vm_aref whole{0, amap};
-  for (int slot = 0; slot < 8; slot++) AddAnon(&whole, slot, 10 + slot);
-  LooseEntry left(kBase, kBase + 8 * kPage, amap);
-  FailurePlan plan;
-  plan.fail_site = "amap_pp_establish";
-  LooseEntry right = [&] {
-    ScopedFailurePlan scoped(plan);
-    return SplitLoose(&left, 4);
-  }();
-  EXPECT_EQ(amap->am_ppref, PPREF_NONE);
-  UnrefEntry(&right.entry);
-  EXPECT_EQ(amap->am_ref, 1);
-  EXPECT_EQ(amap->am_nused, 8);  // no ppref: nothing could be wiped
-  *amapp = amap;
-  return left;
+  return HalfWithPprefNone(/*keep_left=*/true, pad, amapp);
 }
 
 // Asserts that the two pages past the left half's old end read as

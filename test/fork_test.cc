@@ -11,6 +11,7 @@
 #include "emu/mmu.h"
 #include "gtest/gtest.h"
 #include "test/amap_fixture.h"
+#include "test/page_pattern.h"
 #include "test/vm_fixture.h"
 #include "uvm/uvm.h"
 #include "uvmemu/inject.h"
@@ -20,25 +21,14 @@ namespace {
 
 class ForkTest : public VmTest {
  protected:
-  // A whole page of bytes derived from `seed`, so that any byte copied
-  // wrongly shows.
-  static std::string Pattern(int seed) {
-    std::string s(PAGE_SIZE, '\0');
-    uint32_t x = 2166136261u ^ static_cast<uint32_t>(seed);
-    for (char& c : s) {
-      x = x * 16777619u + 0x9e3779b9u;
-      c = static_cast<char>(x >> 24);
-    }
-    return s;
-  }
   static void Fill(vmspace* vm, vaddr_t va, int seed) {
-    ASSERT_EQ(Write(vm, va, Pattern(seed)), 0);
+    ASSERT_EQ(Write(vm, va, PagePattern(seed)), 0);
   }
   static ::testing::AssertionResult Holds(vmspace* vm, vaddr_t va, int seed) {
     std::string s;
     if (Read(vm, va, PAGE_SIZE, &s) != 0)
       return ::testing::AssertionFailure() << "read fault";
-    if (s != Pattern(seed))
+    if (s != PagePattern(seed))
       return ::testing::AssertionFailure()
              << "page at " << std::hex << va << " differs from pattern "
              << std::dec << seed;

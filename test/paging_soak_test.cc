@@ -12,6 +12,7 @@
 #include <utility>
 #include <vector>
 
+#include "test/page_pattern.h"
 #include "uvmemu/machine.h"
 
 namespace uvmemu {
@@ -27,14 +28,7 @@ constexpr uint64_t kSharedVa = 0x400000;
 
 // Page contents for a seed; seed 0 is an untouched (zero) page.
 std::string Pattern(int seed) {
-  std::string s(kPage, '\0');
-  if (seed == 0) return s;
-  uint32_t x = 2166136261u ^ static_cast<uint32_t>(seed);
-  for (char& c : s) {
-    x = x * 16777619u + 0x9e3779b9u;
-    c = static_cast<char>(x >> 24);
-  }
-  return s;
+  return seed == 0 ? std::string(kPage, '\0') : testing::PagePattern(seed);
 }
 
 struct Proc {

@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "test/page_pattern.h"
 #include "test/vm_fixture.h"
 
 namespace uvmemu::testing {
@@ -21,25 +22,15 @@ class PdaemonTest : public VmTest {
                                               .swap_slots = 1024})
       : VmTest(config) {}
 
-  // A whole page of bytes derived from `seed`: any byte lost shows.
-  static std::string Pattern(int seed) {
-    std::string s(PAGE_SIZE, '\0');
-    uint32_t x = 2166136261u ^ static_cast<uint32_t>(seed);
-    for (char& c : s) {
-      x = x * 16777619u + 0x9e3779b9u;
-      c = static_cast<char>(x >> 24);
-    }
-    return s;
-  }
   static void Fill(vmspace* vm, vaddr_t va, int seed) {
-    ASSERT_EQ(Write(vm, va, Pattern(seed)), 0) << std::hex << va;
+    ASSERT_EQ(Write(vm, va, PagePattern(seed)), 0) << std::hex << va;
   }
   static ::testing::AssertionResult Holds(vmspace* vm, vaddr_t va, int seed) {
     std::string s;
     if (Read(vm, va, PAGE_SIZE, &s) != 0)
       return ::testing::AssertionFailure()
              << "read fault at " << std::hex << va;
-    if (s != Pattern(seed))
+    if (s != PagePattern(seed))
       return ::testing::AssertionFailure()
              << "page at " << std::hex << va << " differs from pattern "
              << std::dec << seed;
@@ -379,7 +370,7 @@ TEST_F(PdaemonSmallSwapTest, SwapFull_PageOutSkipsAndFaultFailsWithEnomem) {
   const vaddr_t va = Map(vm, 0, pages);
   int ok = 0;
   for (; ok < pages; ok++) {
-    if (Write(vm, va + ok * kPg, Pattern(ok)) != 0) break;
+    if (Write(vm, va + ok * kPg, PagePattern(ok)) != 0) break;
   }
   EXPECT_EQ(ok, kMemPages + 8);  // memory plus swap
   EXPECT_EQ(uvmexp.swpgonly, 8);

@@ -7,6 +7,7 @@
 #include <set>
 #include <string>
 
+#include "test/page_pattern.h"
 #include "uvmemu/machine.h"
 #include "uvmemu/process.h"
 #include "uvmemu/trace.h"
@@ -14,19 +15,11 @@
 namespace uvmemu {
 namespace {
 
+using testing::PagePattern;
+
 constexpr uint64_t kPage = 4096;
 constexpr int kMemPages = 64;
 constexpr int kMappedPages = 200;  // three times the physical memory
-
-std::string Pattern(int seed) {
-  std::string s(kPage, '\0');
-  uint32_t x = 2166136261u ^ static_cast<uint32_t>(seed);
-  for (char& c : s) {
-    x = x * 16777619u + 0x9e3779b9u;
-    c = static_cast<char>(x >> 24);
-  }
-  return s;
-}
 
 MachineConfig SmallMachine(bool daemon_thread) {
   return {.physical_pages = kMemPages,
@@ -50,11 +43,12 @@ std::set<int> OvercommitAndCheck(Machine& machine) {
   Process p = *machine.Spawn();
   const uint64_t va = *p.Mmap(kMappedPages * kPage, kReadWrite);
   for (int i = 0; i < kMappedPages; i++)
-    EXPECT_TRUE(p.Write(va + i * kPage, Pattern(i).data(), kPage).ok()) << i;
+    EXPECT_TRUE(p.Write(va + i * kPage, PagePattern(i).data(), kPage).ok())
+        << i;
   for (int i = 0; i < kMappedPages; i++) {
     std::string s(kPage, '\0');
     EXPECT_TRUE(p.Read(va + i * kPage, s.data(), kPage).ok()) << i;
-    EXPECT_EQ(s, Pattern(i)) << "page " << i;
+    EXPECT_EQ(s, PagePattern(i)) << "page " << i;
   }
   EXPECT_GT(machine.Stats().page_outs, kMappedPages - kMemPages);
   EXPECT_TRUE(p.Exit().ok());

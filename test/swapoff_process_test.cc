@@ -10,27 +10,19 @@
 #include <string>
 #include <vector>
 
+#include "test/page_pattern.h"
 #include "uvm/uvm.h"
 #include "uvmemu/machine.h"
 
 namespace uvmemu {
 namespace {
 
+using testing::PagePattern;
+
 constexpr uint64_t kPage = 4096;
 
-// A whole page of bytes derived from `seed`: any byte lost shows.
-std::string Pattern(int seed) {
-  std::string s(kPage, '\0');
-  uint32_t x = 2166136261u ^ static_cast<uint32_t>(seed);
-  for (char& c : s) {
-    x = x * 16777619u + 0x9e3779b9u;
-    c = static_cast<char>(x >> 24);
-  }
-  return s;
-}
-
 void Fill(Process& p, uint64_t va, int seed) {
-  const std::string s = Pattern(seed);
+  const std::string s = PagePattern(seed);
   ASSERT_TRUE(p.Write(va, s.data(), s.size()).ok()) << std::hex << va;
 }
 
@@ -38,7 +30,7 @@ void Fill(Process& p, uint64_t va, int seed) {
   std::string s(kPage, '\0');
   if (absl::Status st = p.Read(va, s.data(), s.size()); !st.ok())
     return ::testing::AssertionFailure() << st;
-  if (s != Pattern(seed))
+  if (s != PagePattern(seed))
     return ::testing::AssertionFailure()
            << "process " << p.pid() << " page at " << std::hex << va
            << " differs from pattern " << std::dec << seed;
