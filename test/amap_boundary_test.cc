@@ -18,37 +18,8 @@ namespace {
 
 using Refs = std::vector<int>;
 
-constexpr vaddr_t kBase = 0x100000;
-
-class AmapBoundaryTest : public AmapTest {
+class AmapBoundaryTest : public AmapExtendFixture {
  protected:
-  // An amap of `slots` (+ `pad`) slots, mapped whole by `*e`, holding
-  // anons tagged 10 + slot at each of `used`.
-  static vm_amap* Build(int slots, int pad, const std::vector<int>& used,
-                        LooseEntry* e) {
-    vm_amap* amap = amap_alloc(slots * kPage, pad * kPage, 0);
-    EXPECT_NE(amap, nullptr);
-    e->entry.start = kBase;
-    e->entry.end = kBase + slots * kPage;
-    e->entry.aref.ar_amap = amap;
-    e->entry.aref.ar_pageoff = 0;
-    vm_aref whole{0, amap};
-    for (int slot : used) AddAnon(&whole, slot, 10 + slot);
-    return amap;
-  }
-
-  // amap_extend, moving the entry's end or start as uvm_map does.
-  static int Extend(LooseEntry* e, int pages, int flags) {
-    const int error = amap_extend(&e->entry, pages * kPage, flags);
-    if (error == 0) {
-      if (flags & AMAP_EXTEND_FORWARDS)
-        e->entry.end += pages * kPage;
-      else
-        e->entry.start -= pages * kPage;
-    }
-    return error;
-  }
-
   // The tag of the anon `page` pages into the entry, or -1.
   static int TagAt(LooseEntry* e, int page) {
     vm_amap* amap = e->entry.aref.ar_amap;

@@ -23,23 +23,10 @@ constexpr int kBack = AMAP_EXTEND_BACKWARDS;
 constexpr int kNowait = AMAP_EXTEND_NOWAIT;
 
 // Entries start here, leaving room below for backwards extends.
-constexpr vaddr_t kBase = 0x100000;
+constexpr vaddr_t kBase = AmapExtendFixture::kExtendBase;
 
-class AmapExtendTest : public AmapTest {
+class AmapExtendTest : public AmapExtendFixture {
  protected:
-  // amap_extend by `pages`; on success moves the entry's end (forwards)
-  // or start (backwards) as uvm_map does.
-  static int Extend(LooseEntry* e, int pages, int flags) {
-    const int error = amap_extend(&e->entry, pages * kPage, flags);
-    if (error == 0) {
-      if (flags & AMAP_EXTEND_FORWARDS)
-        e->entry.end += pages * kPage;
-      else
-        e->entry.start -= pages * kPage;
-    }
-    return error;
-  }
-
   // The anon `page` pages into the entry (amap_lookup through its aref).
   static vm_anon* Lookup(LooseEntry* e, int page) {
     vm_amap* amap = e->entry.aref.ar_amap;
@@ -47,21 +34,6 @@ class AmapExtendTest : public AmapTest {
     vm_anon* anon = amap_lookup(&e->entry.aref, page * kPage);
     amap_unlock(amap);
     return anon;
-  }
-
-  // An amap of `slots` (+ `pad`) slots, mapped whole by `*e`, holding
-  // anons tagged 10 + slot at each of `used`.
-  static vm_amap* Build(int slots, int pad, const std::vector<int>& used,
-                        LooseEntry* e) {
-    vm_amap* amap = amap_alloc(slots * kPage, pad * kPage, 0);
-    EXPECT_NE(amap, nullptr);
-    e->entry.start = kBase;
-    e->entry.end = kBase + slots * kPage;
-    e->entry.aref.ar_amap = amap;
-    e->entry.aref.ar_pageoff = 0;
-    vm_aref whole{0, amap};
-    for (int slot : used) AddAnon(&whole, slot, 10 + slot);
-    return amap;
   }
 };
 

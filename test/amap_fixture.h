@@ -11,8 +11,8 @@
 #include <utility>
 #include <vector>
 
-#include "uvm/uvm.h"
 #include "emu/pmap_log.h"
+#include "uvm/uvm.h"
 #include "uvmemu/inject.h"
 #include "uvmemu/kernel.h"
 
@@ -144,14 +144,14 @@ inline SlotTags TagsBySlot(const vm_amap* amap) {
 // assert that a call which failed changed nothing.
 struct AmapSnapshot {
   int ref = 0, flags = 0, maxslot = 0, nslot = 0, nused = 0;
-  const void* slots = nullptr;   // the arrays themselves (same allocation)
+  const void* slots = nullptr;  // the arrays themselves (same allocation)
   const void* bckptr = nullptr;
   const void* anon = nullptr;
   const void* ppref = nullptr;
-  std::vector<vm_anon*> anons;   // am_anon[0 .. am_maxslot)
-  std::vector<int> an_refs;      // an_ref of each of those (-1 if empty)
-  std::vector<int> used;         // am_slots[0 .. am_nused)
-  std::vector<PpRun> runs;         // decoded ppref, if established
+  std::vector<vm_anon*> anons;  // am_anon[0 .. am_maxslot)
+  std::vector<int> an_refs;     // an_ref of each of those (-1 if empty)
+  std::vector<int> used;        // am_slots[0 .. am_nused)
+  std::vector<PpRun> runs;      // decoded ppref, if established
   bool operator==(const AmapSnapshot&) const = default;
 };
 inline std::ostream& operator<<(std::ostream& os, const AmapSnapshot& s) {
@@ -328,8 +328,8 @@ inline uint64_t SweepFailurePoints(
     EXPECT_TRUE(leaks.ok()) << leaks.message();
   }
   for (uint64_t n = 1; n <= count.points(); n++) {
-    SCOPED_TRACE(::testing::Message() << "fail_nth " << n << " of "
-                                      << count.points());
+    SCOPED_TRACE(::testing::Message()
+                 << "fail_nth " << n << " of " << count.points());
     SweepRun run(n);
     scenario(run);
     EXPECT_EQ(run.armed(), 1);
@@ -339,6 +339,43 @@ inline uint64_t SweepFailurePoints(
   }
   return count.points();
 }
+
+// Fixture for amap_extend tests: an entry over a whole amap, extended as
+// uvm_map does.  Entries start at kExtendBase, leaving room below for
+// backwards extends.
+class AmapExtendFixture : public AmapTest {
+ public:
+  static constexpr vaddr_t kExtendBase = 0x100000;
+
+ protected:
+  // An amap of `slots` (+ `pad`) slots, mapped whole by `*e`, holding
+  // anons tagged 10 + slot at each of `used`.
+  static vm_amap* Build(int slots, int pad, const std::vector<int>& used,
+                        LooseEntry* e) {
+    vm_amap* amap = amap_alloc(slots * kPage, pad * kPage, 0);
+    EXPECT_NE(amap, nullptr);
+    e->entry.start = kExtendBase;
+    e->entry.end = kExtendBase + slots * kPage;
+    e->entry.aref.ar_amap = amap;
+    e->entry.aref.ar_pageoff = 0;
+    vm_aref whole{0, amap};
+    for (int slot : used) AddAnon(&whole, slot, 10 + slot);
+    return amap;
+  }
+
+  // amap_extend by `pages`; on success moves the entry's end (forwards)
+  // or start (backwards) as uvm_map does.
+  static int Extend(LooseEntry* e, int pages, int flags) {
+    const int error = amap_extend(&e->entry, pages * kPage, flags);
+    if (error == 0) {
+      if (flags & AMAP_EXTEND_FORWARDS)
+        e->entry.end += pages * kPage;
+      else
+        e->entry.start -= pages * kPage;
+    }
+    return error;
+  }
+};
 
 }  // namespace uvmemu::testing
 

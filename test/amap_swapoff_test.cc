@@ -96,7 +96,9 @@ TEST_F(AmapSwapoffTest,
   EXPECT_EQ(a->am_flags & AMAP_SWAPOFF, 0);
   EXPECT_EQ(anon->an_swslot, 0);
   EXPECT_NE(anon->an_page, nullptr);
-  if (anon->an_page != nullptr) EXPECT_EQ(AnonTag(anon), 7);
+  if (anon->an_page != nullptr) {
+    EXPECT_EQ(AnonTag(anon), 7);
+  }
   EXPECT_EQ(uvm_swap_inuse(), 0);
   amap_unref(a, 0, 2, true);
 }
