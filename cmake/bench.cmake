@@ -51,7 +51,7 @@ if(_bare_kernel AND _bare_services
    AND EXISTS "${PROJECT_SOURCE_DIR}/bench/amap_bench.cc")
   add_library(uvmemu_bare_kern OBJECT ${_bare_kernel})
   target_compile_definitions(uvmemu_bare_kern PRIVATE
-    _KERNEL DIAGNOSTIC VMSWAP UVMEMU_NO_UVMHIST)
+    _KERNEL DIAGNOSTIC VMSWAP UVMEMU_NO_UVMHIST UVMEMU_BARE)
   target_include_directories(uvmemu_bare_kern PRIVATE "${PROJECT_SOURCE_DIR}/lib")
   target_compile_options(uvmemu_bare_kern PRIVATE
     ${UVMEMU_WARNINGS} ${UVMEMU_KERNEL_WARNINGS})

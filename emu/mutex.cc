@@ -8,7 +8,10 @@
 // (uvmemu::sched::BlockOnMutex), which reports a deadlock when no other
 // LWP can run.  curlwp->l_nlocks counts the mutexes the LWP holds.
 // mutex_enter (before taking the mutex) and mutex_exit are switch points:
-// the scheduler may run another LWP there, as another CPU would.
+// the scheduler may run another LWP there, as another CPU would.  While
+// lwp0 runs alone outside a scheduling session nothing can switch or
+// block, and sys/mutex.h does the uncontended case inline; these are
+// the checked paths it falls back to.
 //
 // mutex_init() of a mutex that is already initialised simply
 // re-initialises it: the kernel is rebooted per test and the port
@@ -51,7 +54,7 @@ void mutex_destroy(kmutex_t* mtx) {
   mtx->mtx_magic = 0;
 }
 
-void mutex_enter(kmutex_t* mtx) {
+void uvmemu_mutex_enter_slow(kmutex_t* mtx) {
   CheckMagic(mtx, "mutex_enter");
   if (mtx->mtx_owner == curlwp)
     panic("mutex_enter: locking against myself: mutex %p, LWP %d",
@@ -66,7 +69,7 @@ void mutex_enter(kmutex_t* mtx) {
   uvmemu::sched::MutexAcquired(mtx);
 }
 
-void mutex_exit(kmutex_t* mtx) {
+void uvmemu_mutex_exit_slow(kmutex_t* mtx) {
   CheckMagic(mtx, "mutex_exit");
   if (mtx->mtx_owner != curlwp) {
     if (mtx->mtx_owner == nullptr)
@@ -89,7 +92,7 @@ int mutex_tryenter(kmutex_t* mtx) {
   return 1;
 }
 
-int mutex_owned(const kmutex_t* mtx) {
+int uvmemu_mutex_owned_slow(const kmutex_t* mtx) {
   CheckMagic(mtx, "mutex_owned");
   return mtx->mtx_owner != nullptr && mtx->mtx_owner == curlwp;
 }

@@ -25,6 +25,8 @@
 #include "emu/sched_core.h"
 #include "emu/sched_hooks.h"
 
+int uvmemu_mutex_fast = 1;
+
 extern "C" {
 struct lwp** uvmemu_lwps = nullptr;
 int uvmemu_nlwps = 0;
@@ -61,6 +63,7 @@ void PublishLwps(Core& c) {
   for (const Rec* r : c.all) c.lwps.push_back(r->l);
   uvmemu_lwps = c.lwps.data();
   uvmemu_nlwps = static_cast<int>(c.lwps.size());
+  UpdateMutexFastPath();
 }
 
 Rec* Lwp0Rec() {
@@ -125,12 +128,16 @@ void PrintLwps(std::FILE* out) {
                    Lid(r->waiting_mutex->mtx_owner));
     }
     std::fprintf(out, "\n  holds:");
-    if (r->held.empty()) std::fprintf(out, " nothing");
+    const int unlisted = r->l->l_nlocks - static_cast<int>(r->held.size());
+    if (r->held.empty() && unlisted <= 0) std::fprintf(out, " nothing");
     for (const kmutex_t* m : r->held) {
       std::fprintf(out, " mutex %p", static_cast<const void*>(m));
       const int waiters = m->mtx_waiters;
       if (waiters > 0) std::fprintf(out, " (%d waiting)", waiters);
     }
+    if (unlisted > 0)
+      std::fprintf(out, " %d mutex%s taken while lwp0 ran alone", unlisted,
+                   unlisted == 1 ? "" : "es");
     std::fprintf(out, "\n");
   }
   std::fflush(out);
@@ -277,6 +284,15 @@ void FiberMain(void* arg) {
 }
 
 }  // namespace
+
+void UpdateMutexFastPath() {
+  Core& c = C();
+  const bool fast = !SessionActive() && c.all.size() <= 1;
+  // lwp0's held list is not kept on the fast path; it restarts empty
+  // (PrintLwps counts what lwp0 still holds from l_nlocks)
+  if (fast && uvmemu_mutex_fast == 0 && c.lwp0_ready) c.lwp0.held.clear();
+  uvmemu_mutex_fast = fast ? 1 : 0;
+}
 
 Rec* Current() {
   if (curlwp == Lwp0()) return Lwp0Rec();
@@ -445,6 +461,7 @@ void MutexEntering(kmutex_t* mtx) {
 }
 
 void MutexAcquired(const kmutex_t* mtx) {
+  if (uvmemu_mutex_fast != 0) return;  // as on the inline path
   if (Rec* cur = Current()) cur->held.push_back(mtx);
 }
 

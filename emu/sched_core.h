@@ -113,6 +113,9 @@ uint64_t SplitMix64(uint64_t& state);
 // The running LWP's record, or nullptr if curlwp is not one (a test may
 // point curlwp at an LWP of its own).
 Rec* Current();
+// Sets uvmemu_mutex_fast (sys/mutex.h): lwp0 alone, no session.  Called
+// whenever the set of LWPs or the active session changes.
+void UpdateMutexFastPath();
 Rec* SpawnLwp(const std::string& name, std::function<void()> body,
               bool kernel_thread, uint64_t session);
 // A switch point of the current LWP; if it blocks, it has already been
@@ -143,6 +146,8 @@ uint64_t MaxSteps();
 // True when a switch point with one candidate decides nothing (no yield
 // policy, no replay): it is then only counted.
 bool QuietSwitchPoints();
+// A Scheduler's session is active.
+bool SessionActive();
 
 // --- sched_altstack.cc ------------------------------------------------
 // Keep the signal alternate stack consistent with fibers: an LWP that

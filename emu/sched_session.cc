@@ -224,6 +224,8 @@ uint64_t NextStep() { return ++S().step; }
 
 uint64_t MaxSteps() { return S().opts.max_steps; }
 
+bool SessionActive() { return g_active != nullptr; }
+
 bool QuietSwitchPoints() {
   const Session& s = S();
   return s.opts.yield == YieldPolicy::kManual && !s.replaying;
@@ -337,6 +339,7 @@ Scheduler::Scheduler(const ScheduleOptions& options) {
   }
   sched::internal::ResetLids();
   g_active = s;
+  sched::internal::UpdateMutexFastPath();
 }
 
 Scheduler::~Scheduler() {
@@ -348,6 +351,7 @@ Scheduler::~Scheduler() {
         "ended (call Run())",
         live);
   g_active = nullptr;
+  sched::internal::UpdateMutexFastPath();
   delete s;
 }
 

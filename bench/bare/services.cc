@@ -1,8 +1,9 @@
 // No-op kernel services for the bare build of the port: the floor that
 // the emulated services (emu/) are priced against.
 //
-//   - mutexes record their owner (one store; the port's KASSERTs read it
-//     through mutex_owned()) and check nothing;
+//   - mutexes record their owner (one store, inline in sys/mutex.h under
+//     UVMEMU_BARE; the port's KASSERTs read it through mutex_owned()) and
+//     check nothing;
 //   - kmem and pool caches are malloc/free: no accounting, no poisoning,
 //     no quarantine, no failure injection;
 //   - UVMHIST is compiled out of the port (UVMEMU_NO_UVMHIST);
@@ -23,7 +24,7 @@
 namespace {
 
 struct cpu_info cpu0 = {{0}, 0};
-struct lwp lwp0 = {&cpu0, 1, "lwp0", 0, nullptr, nullptr};
+struct lwp lwp0 = {.l_cpu = &cpu0, .l_lid = 1, .l_name = "lwp0"};
 
 }  // namespace
 
@@ -33,13 +34,10 @@ void preempt(void) {}
 
 void mutex_init(kmutex_t* mtx, kmutex_type_t, int) { mtx->mtx_owner = nullptr; }
 void mutex_destroy(kmutex_t*) {}
-void mutex_enter(kmutex_t* mtx) { mtx->mtx_owner = curlwp; }
-void mutex_exit(kmutex_t* mtx) { mtx->mtx_owner = nullptr; }
 int mutex_tryenter(kmutex_t* mtx) {
   mtx->mtx_owner = curlwp;
   return 1;
 }
-int mutex_owned(const kmutex_t* mtx) { return mtx->mtx_owner == curlwp; }
 struct lwp* mutex_owner(const kmutex_t* mtx) {
   return mtx->mtx_owner;
 }
