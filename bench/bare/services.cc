@@ -24,7 +24,15 @@
 namespace {
 
 struct cpu_info cpu0 = {{0}, 0};
-struct lwp lwp0 = {.l_cpu = &cpu0, .l_lid = 1, .l_name = "lwp0"};
+struct lwp MakeLwp0() {
+  struct lwp l = {};
+  l.l_cpu = &cpu0;
+  l.l_lid = 1;
+  l.l_name = "lwp0";
+  return l;
+}
+
+struct lwp lwp0 = MakeLwp0();
 
 }  // namespace
 
