@@ -16,6 +16,11 @@
 //   Fault_SwapIn_Emulated            read of each page whose anon was paged
 //                                    out (uvm_anon_pagein); the host has no
 //                                    swap here, so there is no host twin
+//   Fault_HostFloor                  the host kernel's part of an emulated
+//                                    fault, with no emulator: SIGSEGV, a
+//                                    handler that only maps the frame
+//                                    (mremap), the retried store's minor
+//                                    fault
 //
 // Emulated: a store through Process::Ptr raises SIGSEGV; the MMU hands it
 // to uvm_fault, which zero-fills or copies the page and maps it.  Host:
@@ -29,6 +34,7 @@
 // The swap-in benchmark pages the anons out with uvm_pageout_range, the
 // page daemon's routine, between iterations.
 #include <benchmark/benchmark.h>
+#include <signal.h>
 #include <sys/mman.h>
 #include <sys/resource.h>
 #include <sys/wait.h>
@@ -37,6 +43,7 @@
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
 #include <optional>
 
 #include "bench/bench_env.h"
@@ -198,6 +205,77 @@ void BM_CowWrite_Host(benchmark::State& state) {
   Finish(state, kPages);
 }
 BENCHMARK(BM_CowWrite_Host)->Name("Fault_CowWrite_Host")->UseManualTime();
+
+// ---------------------------------------------------------------------------
+// The host kernel's floor under an emulated fault
+
+// What the MMU's fault path costs the host kernel alone (docs/mmu.md,
+// "Costs"): a store to a hole raises SIGSEGV; the handler, which does
+// nothing else, maps the next frame of a memfd there as the MMU does (an
+// mmap for the first page, then an mremap growing the previous page's
+// mapping); the retried store takes the minor fault that fills the
+// page-table entry.  No emulated fault can cost less than this; divided
+// by a host fault it is the lowest emulated/host ratio this design can
+// reach.  The frames are in the page cache beforehand, like the arena's.
+struct FloorRegion {
+  char* base = nullptr;
+  int memfd = -1;
+};
+FloorRegion g_floor;
+
+void FloorFail(const char* what) {
+  (void)!write(STDERR_FILENO, what, std::strlen(what));
+  std::abort();
+}
+
+void FloorHandler(int, siginfo_t* info, void*) {
+  const uintptr_t addr = reinterpret_cast<uintptr_t>(info->si_addr);
+  const uintptr_t base = reinterpret_cast<uintptr_t>(g_floor.base);
+  if (info->si_code <= 0 || addr < base || addr - base >= kBytes) {
+    FloorFail("fault_bench: a fault outside the floor region\n");
+  }
+  char* page = g_floor.base + (addr - base) / kPageSize * kPageSize;
+  if (page == g_floor.base) {
+    if (mmap(page, kPageSize, PROT_READ | PROT_WRITE,
+             MAP_SHARED | MAP_FIXED_NOREPLACE, g_floor.memfd, 0) != page) {
+      FloorFail("fault_bench: floor mmap failed\n");
+    }
+  } else if (mremap(page - kPageSize, kPageSize, 2 * kPageSize, 0) ==
+             MAP_FAILED) {
+    FloorFail("fault_bench: floor mremap failed\n");
+  }
+}
+
+void BM_HostFloor(benchmark::State& state) {
+  g_floor.memfd = memfd_create("fault_floor", 0);
+  if (g_floor.memfd < 0 || ftruncate(g_floor.memfd, kBytes) != 0) {
+    Die("memfd");
+  }
+  void* fill = mmap(nullptr, kBytes, PROT_READ | PROT_WRITE, MAP_SHARED,
+                    g_floor.memfd, 0);
+  if (fill == MAP_FAILED) Die("mmap");
+  WriteEveryPage(static_cast<char*>(fill), kPages);  // into the page cache
+  munmap(fill, kBytes);
+  struct sigaction floor = {};
+  floor.sa_sigaction = FloorHandler;
+  sigemptyset(&floor.sa_mask);
+  floor.sa_flags = SA_SIGINFO | SA_ONSTACK | SA_NODEFER;  // as the MMU's
+  for (auto _ : state) {
+    // A hole: reserved, then unmapped.
+    g_floor.base = HostMmap(kBytes);
+    munmap(g_floor.base, kBytes);
+    struct sigaction mmu;  // the MMU's handler, back after the batch
+    sigaction(SIGSEGV, &floor, &mmu);
+    const double start = ThreadCpuSeconds();
+    WriteEveryPage(g_floor.base, kPages);
+    state.SetIterationTime(ThreadCpuSeconds() - start);
+    sigaction(SIGSEGV, &mmu, nullptr);
+    munmap(g_floor.base, kBytes);
+  }
+  close(g_floor.memfd);
+  Finish(state, kPages);
+}
+BENCHMARK(BM_HostFloor)->Name("Fault_HostFloor")->UseManualTime();
 
 // ---------------------------------------------------------------------------
 // Swap-in faults

@@ -61,9 +61,8 @@ void* ReserveLow(size_t bytes) {
 }
 
 const internal::Mapping* Find(struct pmap* pmap, vaddr_t va) {
-  if (pmap == nullptr) return nullptr;
-  auto it = pmap->mappings.find(trunc_page(va));
-  return it == pmap->mappings.end() ? nullptr : &it->second;
+  if (pmap == nullptr || va >= S().config.window_bytes) return nullptr;
+  return pmap->mappings.Find(trunc_page(va));
 }
 
 }  // namespace

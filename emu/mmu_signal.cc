@@ -148,8 +148,8 @@ thread_local vaddr_t t_fruitless_va = 0;
 thread_local int t_fruitless = 0;
 
 void CheckProgress(struct pmap* pmap, vaddr_t va, vm_prot_t access) {
-  auto it = pmap->mappings.find(va);
-  if (it != pmap->mappings.end() && ProtAllows(it->second.prot, access)) {
+  const Mapping* m = pmap->mappings.Find(va);
+  if (m != nullptr && ProtAllows(m->prot, access)) {
     t_fruitless = 0;
     return;
   }
@@ -211,8 +211,7 @@ Fault Resolve(uintptr_t addr, Access decoded) {
     f.error = EFAULT;
     return f;
   }
-  auto it = f.pmap->mappings.find(f.va);
-  Mapping* m = it == f.pmap->mappings.end() ? nullptr : &it->second;
+  Mapping* m = f.pmap->mappings.Find(f.va);
   f.access = AccessFor(decoded, m != nullptr ? m->host_prot : VM_PROT_NONE);
   if (m != nullptr && ProtAllows(m->prot, f.access)) {
     Emulate(*m, f.access);

@@ -18,37 +18,17 @@
 #include <uvm/uvm_param.h>
 #include <uvm/uvm_pmap.h>
 
-#include <boost/intrusive/list.hpp>
 #include <csignal>
 #include <cstddef>
 #include <cstdint>
-#include <map>
 #include <memory>
 #include <vector>
 
 #include "emu/mmu.h"
+#include "emu/mmu_mapping.h"
+#include "emu/pmap_table.h"
 
 namespace uvmemu::mmu::internal {
-
-using ListHook = boost::intrusive::list_member_hook<
-    boost::intrusive::link_mode<boost::intrusive::safe_link>>;
-
-// One pmap-level mapping of a page at a va.  Lives in its pmap's map
-// (node-based, so its address is stable while it exists).
-struct Mapping {
-  ListHook resident_hook;  // on the budget's FIFO while host-mapped
-  struct pmap* pmap = nullptr;
-  vaddr_t va = 0;
-  struct vm_page* pg = nullptr;
-  vm_prot_t prot = VM_PROT_NONE;       // pmap-level protection
-  vm_prot_t host_prot = VM_PROT_NONE;  // NONE, READ or READ|WRITE
-  bool wired = false;
-  bool evicted = false;  // host mapping dropped for the budget
-};
-
-using ResidentList = boost::intrusive::list<
-    Mapping,
-    boost::intrusive::member_hook<Mapping, ListHook, &Mapping::resident_hook>>;
 
 // Emulated referenced/modified bits, per physical page.
 inline constexpr uint8_t kReferenced = 0x1;
@@ -112,9 +92,11 @@ void ForgetMapping(Mapping& m);
 
 // The machine-dependent physical map (uvm/uvm_pmap.h).
 struct pmap {
+  explicit pmap(size_t window_bytes) : mappings(window_bytes) {}
+
   size_t index = 0;        // window number
   char* window = nullptr;  // host address of va 0
-  std::map<vaddr_t, uvmemu::mmu::internal::Mapping> mappings;
+  uvmemu::mmu::internal::PageTable mappings;  // by va
   void* owner = nullptr;
   int owner_id = 0;
 };

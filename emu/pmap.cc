@@ -51,7 +51,7 @@ struct pmap* pmap_create(void) {
   // The lowest free window, so that runs are reproducible.
   for (size_t i = 0; i < s.windows.size(); i++) {
     if (s.windows[i] != nullptr) continue;
-    auto pmap = std::make_unique<struct pmap>();
+    auto pmap = std::make_unique<struct pmap>(s.config.window_bytes);
     pmap->index = i;
     pmap->window = s.base + i * s.config.window_bytes;
     // Sparse windows: the window in use keeps no reservation (see
@@ -78,7 +78,7 @@ void pmap_destroy(struct pmap* pmap) {
         "pmap_destroy: pmap %p (process %d) still has %zu mappings, the "
         "first at va 0x%lx",
         static_cast<void*>(pmap), pmap->owner_id, pmap->mappings.size(),
-        pmap->mappings.begin()->first);
+        pmap->mappings.First()->va);
   }
   // No mapping is left: the window is all holes, and gets its
   // reservation back until a pmap takes it again.
@@ -107,12 +107,11 @@ int pmap_enter(struct pmap* pmap, vaddr_t va, paddr_t pa, vm_prot_t prot,
   if (access != VM_PROT_NONE) ps->attrs |= kReferenced;
   if (access & VM_PROT_WRITE) ps->attrs |= kModified;
 
-  auto [it, inserted] = pmap->mappings.try_emplace(va);
-  Mapping& m = it->second;
+  auto [mp, inserted] = pmap->mappings.Insert(va);
+  Mapping& m = *mp;
   bool remap = false;
   if (inserted) {
     m.pmap = pmap;
-    m.va = va;
     m.pg = pg;
     PvInsert(m);
     S().stats.mappings++;
@@ -131,14 +130,11 @@ int pmap_enter(struct pmap* pmap, vaddr_t va, paddr_t pa, vm_prot_t prot,
 void pmap_remove(struct pmap* pmap, vaddr_t sva, vaddr_t eva) {
   using namespace uvmemu::mmu::internal;
   CheckRange("pmap_remove", pmap, sva, eva);
-  auto first = pmap->mappings.lower_bound(sva);
-  auto last = pmap->mappings.lower_bound(eva);
   // Every page of the range ends up reserved, so one re-reservation from
   // the first to the last established page covers them all.
   char* lo = nullptr;
   char* hi = nullptr;
-  for (auto it = first; it != last; ++it) {
-    Mapping& m = it->second;
+  pmap->mappings.ForEach(sva, eva, [&](Mapping& m) {
     if (m.host_prot != VM_PROT_NONE) {
       RemoveResident(m);
       m.host_prot = VM_PROT_NONE;
@@ -148,9 +144,9 @@ void pmap_remove(struct pmap* pmap, vaddr_t sva, vaddr_t eva) {
     }
     PvRemove(m);
     S().stats.mappings--;
-  }
+  });
   if (lo != nullptr) HostReserve(lo, static_cast<size_t>(hi - lo), {});
-  pmap->mappings.erase(first, last);
+  pmap->mappings.EraseRange(sva, eva);
 }
 
 void pmap_protect(struct pmap* pmap, vaddr_t sva, vaddr_t eva, vm_prot_t prot) {
@@ -165,9 +161,7 @@ void pmap_protect(struct pmap* pmap, vaddr_t sva, vaddr_t eva, vm_prot_t prot) {
   // what the current one and the reduced mapping have in common, so an
   // evicted or unreferenced page stays unmapped on the host.
   HostRuns runs(Exclusion{pmap, sva, eva});
-  auto last = pmap->mappings.lower_bound(eva);
-  for (auto it = pmap->mappings.lower_bound(sva); it != last; ++it) {
-    Mapping& m = it->second;
+  pmap->mappings.ForEach(sva, eva, [&](Mapping& m) {
     m.prot &= prot;
     const vm_prot_t want =
         m.host_prot & HostProtFor(m.prot, PageStateOf(m.pg)->attrs);
@@ -178,23 +172,22 @@ void pmap_protect(struct pmap* pmap, vaddr_t sva, vaddr_t eva, vm_prot_t prot) {
     } else if (m.host_prot != VM_PROT_NONE) {
       runs.Bridge(HostAddress(pmap, m.va), m.host_prot);
     }
-  }
+  });
 }
 
 void pmap_unwire(struct pmap* pmap, vaddr_t va) {
   CheckVa("pmap_unwire", pmap, va);
-  auto it = pmap->mappings.find(va);
-  if (it == pmap->mappings.end()) {
-    panic("pmap_unwire: va 0x%lx is not mapped", va);
-  }
-  it->second.wired = false;
+  Mapping* m = pmap->mappings.Find(va);
+  if (m == nullptr) panic("pmap_unwire: va 0x%lx is not mapped", va);
+  m->wired = false;
 }
 
 bool pmap_extract(struct pmap* pmap, vaddr_t va, paddr_t* pap) {
   if (pmap == nullptr) panic("pmap_extract: null pmap");
-  auto it = pmap->mappings.find(trunc_page(va));
-  if (it == pmap->mappings.end()) return false;
-  if (pap != nullptr) *pap = VM_PAGE_TO_PHYS(it->second.pg) + (va & PAGE_MASK);
+  if (va >= S().config.window_bytes) return false;
+  const Mapping* m = pmap->mappings.Find(trunc_page(va));
+  if (m == nullptr) return false;
+  if (pap != nullptr) *pap = VM_PAGE_TO_PHYS(m->pg) + (va & PAGE_MASK);
   return true;
 }
 

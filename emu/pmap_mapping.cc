@@ -52,11 +52,9 @@ namespace {
 // faulted in address order meets this for all but its first page.
 bool ExtendsPrevious(const Mapping& m, vm_prot_t want) {
   if (!S().sparse || m.va == 0) return false;
-  const auto it = m.pmap->mappings.find(m.va - PAGE_SIZE);
-  if (it == m.pmap->mappings.end()) return false;
-  const Mapping& prev = it->second;
-  return prev.host_prot == want &&
-         VM_PAGE_TO_PHYS(prev.pg) + PAGE_SIZE == VM_PAGE_TO_PHYS(m.pg);
+  const Mapping* prev = m.pmap->mappings.Find(m.va - PAGE_SIZE);
+  return prev != nullptr && prev->host_prot == want &&
+         VM_PAGE_TO_PHYS(prev->pg) + PAGE_SIZE == VM_PAGE_TO_PHYS(m.pg);
 }
 
 }  // namespace
@@ -106,7 +104,7 @@ void ForgetMapping(Mapping& m) {
   }
   PvRemove(m);
   S().stats.mappings--;
-  m.pmap->mappings.erase(m.va);
+  m.pmap->mappings.Erase(m.va);
 }
 
 }  // namespace uvmemu::mmu::internal
