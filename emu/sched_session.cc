@@ -359,15 +359,24 @@ int Scheduler::Spawn(const std::string& name, std::function<void()> body) {
   return r->l->l_lid;
 }
 
-absl::Status Scheduler::Run() {
-  Session* s = g_active;
+namespace {
+
+absl::Status RunSession(Session* s, bool last) {
   if (curlwp != sched::Lwp0())
     panic("uvmemu::Scheduler::Run: called by LWP %d, not lwp0", curlwp->l_lid);
   while (sched::internal::LiveLwps(s->id) > 0)
     sched::internal::Sleep(&sched::internal::AllLwps(), "lwpwait", 0, nullptr);
-  sched::internal::CheckReplayEnd(*s);
+  if (last) sched::internal::CheckReplayEnd(*s);
   if (s->divergence.empty()) return absl::OkStatus();
   return absl::FailedPreconditionError(s->divergence);
+}
+
+}  // namespace
+
+absl::Status Scheduler::Run() { return RunSession(g_active, /*last=*/true); }
+
+absl::Status Scheduler::RunRound() {
+  return RunSession(g_active, /*last=*/false);
 }
 
 std::string Scheduler::ReplayString() const {

@@ -197,7 +197,8 @@ TEST(SchedBasicDeathTest, SleepNobodyWakes_ReportsDeadlock) {
 // Three LWPs taking turns on two mutexes, logging what they see.
 struct Toy {
   std::vector<int> events;
-  absl::Status Body(Scheduler& sched, bool extra_step = false) {
+  absl::Status Body(Scheduler& sched, bool extra_step = false,
+                    bool last_round = true) {
     TestMutex a, b;
     for (int id = 0; id < 3; id++) {
       sched.Spawn("t" + std::to_string(id), [&, id] {
@@ -210,7 +211,7 @@ struct Toy {
         }
       });
     }
-    return sched.Run();
+    return last_round ? sched.Run() : sched.RunRound();
   }
 };
 
@@ -238,6 +239,40 @@ TEST(SchedReplay, ReplayString_ReproducesTheRun) {
     EXPECT_EQ(sched.ReplayString(), replay);
   }
   EXPECT_EQ(again.events, first.events);
+}
+
+// A session of two rounds (as the differential harness runs processes'
+// operations): one replay string covers both; RunRound() leaves the
+// second round's tokens for it, and Run() at the end reports tokens left.
+TEST(SchedReplay, Rounds_OneReplayStringCoversEveryRound) {
+  Toy first1, first2;
+  std::string replay;
+  {
+    Scheduler sched(
+        {.policy = SchedPolicy::kRandom, .seed = 11, .replay_from_env = false});
+    ASSERT_TRUE(first1.Body(sched, false, /*last_round=*/false).ok());
+    const size_t round1 = sched.Decisions().size();
+    ASSERT_TRUE(first2.Body(sched).ok());
+    EXPECT_GT(round1, 0u);
+    EXPECT_GT(sched.Decisions().size(), round1);
+    replay = sched.ReplayString();
+  }
+  Toy again1, again2;
+  {
+    Scheduler sched({.replay = replay});
+    ASSERT_TRUE(again1.Body(sched, false, /*last_round=*/false).ok());
+    ASSERT_TRUE(again2.Body(sched).ok());
+    EXPECT_EQ(sched.ReplayString(), replay);
+  }
+  EXPECT_EQ(again1.events, first1.events);
+  EXPECT_EQ(again2.events, first2.events);
+  Toy only;
+  Scheduler sched({.replay = replay});
+  const absl::Status s = only.Body(sched);
+  EXPECT_EQ(s.code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_NE(s.message().find("the run ended but the replay goes on"),
+            std::string::npos)
+      << s.message();
 }
 
 TEST(SchedReplay, EnvironmentVariable_ExploreRunsOnlyThatSchedule) {

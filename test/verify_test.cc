@@ -339,7 +339,10 @@ TEST_F(VerifyChecks, EntryProtectionChanged_IsCaught) {
 // ---------------------------------------------------------------------------
 // Replays a sequence from a report: UVMEMU_VERIFY_OPS='map 1 2 3 4; ...'
 // (and UVMEMU_VERIFY_FAIL_NTH=n for a sweep's failure), or a generated
-// one: UVMEMU_VERIFY_SEED=s [UVMEMU_VERIFY_COUNT=n].
+// one: UVMEMU_VERIFY_SEED=s [UVMEMU_VERIFY_COUNT=n].  With
+// UVMEMU_VERIFY_LWPS=random:<seed> or pct:<seed>[:<depth>:<steps>] the ops
+// run as LWPs under that schedule (UVMEMU_REPLAY=<string> to follow a
+// replay string instead, decision by decision).
 
 TEST(VerifyReplay, FromEnvironment_MatchesTheModel) {
   const char* text = std::getenv("UVMEMU_VERIFY_OPS");
@@ -361,10 +364,20 @@ TEST(VerifyReplay, FromEnvironment_MatchesTheModel) {
   RunOptions options;
   if (const char* nth = std::getenv("UVMEMU_VERIFY_FAIL_NTH"))
     options.plan = NthFails(std::strtoull(nth, nullptr, 0));
+  if (const char* lwps = std::getenv("UVMEMU_VERIFY_LWPS")) {
+    options.schedule = ParseScheduleArg(lwps);
+    ASSERT_TRUE(options.schedule.has_value())
+        << "UVMEMU_VERIFY_LWPS: random:<seed> or pct:<seed>[:<depth>:<steps>]";
+  }
   options.keep_log = true;
   const RunResult r = RunIsolated(ops, HarnessConfig(), options);
   for (size_t i = 0; i < r.log.size(); i++)
     std::printf("%4zu %s\n", i, r.log[i].c_str());
+  if (options.schedule)
+    std::printf("%llu rounds, %llu interleaved; schedule %s\n",
+                static_cast<unsigned long long>(r.rounds),
+                static_cast<unsigned long long>(r.interleaved_rounds),
+                r.replay.c_str());
   EXPECT_TRUE(r.ok) << FailureReport(ops, HarnessConfig(), options, r, s);
 }
 
