@@ -70,6 +70,10 @@ class Policy {
   // YieldPolicy::kExplorer: whether the chosen LWP gets SHOULDYIELD.
   virtual bool Yield(const Choice& c, size_t chosen) = 0;
   virtual void OnSpawn(Rec* r) { (void)r; }
+  // Whether the policy must see every switch point, even those with one
+  // candidate (Observe), where nothing is chosen.
+  virtual bool ObservesEveryStep() const { return false; }
+  virtual void Observe(const Choice& c) { (void)c; }
 };
 
 std::unique_ptr<Policy> MakeFifo();

@@ -226,14 +226,19 @@ uint64_t MaxSteps() { return S().opts.max_steps; }
 
 bool QuietSwitchPoints() {
   const Session& s = S();
-  return s.opts.yield == YieldPolicy::kManual && !s.replaying;
+  return s.opts.yield == YieldPolicy::kManual && !s.replaying &&
+         !s.policy->ObservesEveryStep();
 }
 
 Verdict Decide(const Choice& c) {
   Session& s = S();
   Verdict v{0, -1};
   if (!(s.replaying && ReplayDecide(s, c, &v))) {
-    v.index = c.cands.size() > 1 ? s.policy->Choose(c) : 0;
+    v.index = 0;
+    if (c.cands.size() > 1)
+      v.index = s.policy->Choose(c);
+    else
+      s.policy->Observe(c);
     v.yield = YieldFor(s, c, v.index);
   }
   if (s.user && (c.cands.size() > 1 || v.yield == 1)) {

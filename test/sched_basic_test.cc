@@ -12,6 +12,7 @@
 #include <string>
 #include <vector>
 
+#include "emu/sched_core.h"
 #include "emu/sched_hooks.h"
 #include "test/amap_fixture.h"
 #include "uvmemu/scheduler.h"
@@ -411,6 +412,46 @@ TEST(SchedPct, DepthTwo_FindsPlantedBugAndReplaysIt) {
   EXPECT_EQ(d2.failure, "b saw the half-done state");
   Scheduler replay({.replay = d2.replay});
   EXPECT_EQ(DepthTwo(replay).message(), "b saw the half-done state");
+}
+
+// PCT counts every switch point as a step: a change point where the LWP
+// runs alone (no choice to make) still drops its priority, which then
+// decides once another LWP can run.  Steps: 1 is lwp0 going to sleep in
+// Run(), 2..9 the LWP's four mutex_enter/mutex_exit pairs.
+TEST(SchedPct, ChangePointWhileAlone_DropsThePriority) {
+  int dropped = 0;
+  for (uint64_t seed = 1; seed <= 20; seed++) {
+    TestMutex m;
+    int64_t before = 0, after = 0;
+    {
+      Scheduler sched({.policy = SchedPolicy::kPct,
+                       .seed = seed,
+                       .pct_depth = 2,
+                       .pct_steps = 12,
+                       .replay_from_env = false});
+      sched.Spawn("alone", [&] {
+        before = sched::internal::Current()->priority;
+        for (int i = 0; i < 4; i++) {
+          mutex_enter(&m.m);
+          mutex_exit(&m.m);
+        }
+        after = sched::internal::Current()->priority;
+      });
+      ASSERT_TRUE(sched.Run().ok());
+    }
+    // The policy's one change point (emu/sched_policy.cc).
+    uint64_t state = seed;
+    const uint64_t change = 1 + sched::internal::SplitMix64(state) % 12;
+    EXPECT_GT(before, 2);
+    if (change >= 2 && change <= 9) {
+      EXPECT_EQ(after, 1) << "seed " << seed << ", change point " << change;
+      dropped++;
+    } else {
+      EXPECT_EQ(after, before)
+          << "seed " << seed << ", change point " << change;
+    }
+  }
+  EXPECT_GT(dropped, 5);
 }
 
 // Two LWPs, each with two critical sections on its own mutex: 5 blocks

@@ -15,7 +15,7 @@
 namespace uvmemu::verify {
 namespace {
 
-constexpr size_t kOpsPerSeed = 500;
+constexpr size_t kOpsPerSeed = 1000;
 
 ScheduleOptions Schedule(SchedPolicy policy, uint64_t seed) {
   ScheduleOptions o;
@@ -64,7 +64,7 @@ RunResult RunSeed(SchedPolicy policy, uint64_t seed, size_t count,
 }
 
 // ---------------------------------------------------------------------------
-// The default run: 8 seeds x 500 ops under each policy.
+// The default run: 12 seeds x 1000 ops under each policy.
 
 class VerifyLwpRandom : public ::testing::TestWithParam<uint64_t> {};
 
@@ -79,7 +79,7 @@ TEST_P(VerifyLwpRandom, OpsAsLwps_MatchTheModelAndInterleave) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Seeds, VerifyLwpRandom,
-                         ::testing::Range<uint64_t>(2001, 2009));
+                         ::testing::Range<uint64_t>(2001, 2013));
 
 class VerifyLwpPct : public ::testing::TestWithParam<uint64_t> {};
 
@@ -92,7 +92,57 @@ TEST_P(VerifyLwpPct, OpsAsLwps_MatchTheModel) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Seeds, VerifyLwpPct,
-                         ::testing::Range<uint64_t>(3001, 3009));
+                         ::testing::Range<uint64_t>(3001, 3013));
+
+// Page-outs and swap-offs beside faults, forks and exits of processes
+// sharing anons: the interleavings the page daemon meets in a kernel.
+TEST(VerifyLwpPagingHeavy, PageOutsBesideFaults_MatchTheModel) {
+  size_t page_outs = 0, swapoffs = 0;
+  for (uint64_t seed = 2201; seed < 2205; seed++) {
+    const std::vector<Op> ops = GenerateOps(seed, 400, PagingHeavyWeights());
+    RunOptions options = LwpOptions(SchedPolicy::kRandom, seed);
+    options.keep_log = true;
+    const RunResult r = RunIsolated(ops, HarnessConfig(), options);
+    ASSERT_TRUE(r.ok) << FailureReport(ops, HarnessConfig(), options, r, seed);
+    PrintFigures("paging-heavy random", seed, r, 0);
+    for (const std::string& line : r.log) {
+      if (line.find("[round") == std::string::npos) continue;
+      if (line.find(" paged out") != std::string::npos &&
+          line.find("-> 0 paged out") == std::string::npos)
+        page_outs++;
+      if (line.rfind("swapoff", 0) == 0 &&
+          line.find("(0 slots in use)") == std::string::npos)
+        swapoffs++;
+    }
+  }
+  // Not vacuous: pages went to swap and came back beside other ops.
+  EXPECT_GT(page_outs, 10u);
+  EXPECT_GT(swapoffs, 5u);
+}
+
+TEST(VerifyLwpForkHeavy, ForksBesideWrites_MatchTheModel) {
+  for (uint64_t seed = 2301; seed < 2305; seed++) {
+    for (SchedPolicy policy : {SchedPolicy::kRandom, SchedPolicy::kPct}) {
+      const std::vector<Op> ops = GenerateOps(seed, 400, ForkHeavyWeights());
+      const RunOptions options = LwpOptions(policy, seed);
+      const RunResult r = RunIsolated(ops, HarnessConfig(), options);
+      ASSERT_TRUE(r.ok) << FailureReport(ops, HarnessConfig(), options, r,
+                                         seed);
+    }
+  }
+}
+
+TEST(VerifyLwpSplitHeavy, SplitsBesideFaults_MatchTheModel) {
+  HarnessConfig config;
+  config.span_pages = 16;
+  config.max_map_pages = 4;
+  for (uint64_t seed = 2401; seed < 2405; seed++) {
+    const std::vector<Op> ops = GenerateOps(seed, 400, SplitHeavyWeights());
+    const RunOptions options = LwpOptions(SchedPolicy::kRandom, seed);
+    const RunResult r = RunIsolated(ops, config, options);
+    ASSERT_TRUE(r.ok) << FailureReport(ops, config, options, r, seed);
+  }
+}
 
 // PCT changes priorities mid-op: over the seeds, some rounds interleave.
 TEST(VerifyLwpPctPreempts, ChangePoints_InterleaveSomeRounds) {

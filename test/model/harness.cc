@@ -813,7 +813,7 @@ namespace {
 
 // Switch points per op, on average (measured: docs/verification.md), to
 // spread PCT's change points over a run whose length is not yet known.
-constexpr uint64_t kSwitchPointsPerOp = 60;
+constexpr uint64_t kSwitchPointsPerOp = 35;
 
 // Decisions where an LWP that could go on running (at mutex_enter,
 // mutex_exit or preempt) was taken off the CPU for another one: it was
