@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "test/model/harness.h"
@@ -40,13 +41,16 @@ void PrintFigures(const char* what, uint64_t seed, const RunResult& r,
                   double secs) {
   std::printf(
       "%s seed %llu: %zu ops in %llu rounds (%llu with several ops, %llu "
-      "interleaved, %llu preemptions), %llu switch points, %.2f s\n",
+      "interleaved, %llu preemptions), %llu switch points, %llu busy "
+      "swap-offs%s\n",
       what, static_cast<unsigned long long>(seed), r.steps,
       static_cast<unsigned long long>(r.rounds),
       static_cast<unsigned long long>(r.concurrent_rounds),
       static_cast<unsigned long long>(r.interleaved_rounds),
       static_cast<unsigned long long>(r.preemptions),
-      static_cast<unsigned long long>(r.switch_points), secs);
+      static_cast<unsigned long long>(r.switch_points),
+      static_cast<unsigned long long>(r.busy_swapoffs),
+      secs > 0 ? absl::StrFormat(", %.2f s", secs).c_str() : "");
 }
 
 RunResult RunSeed(SchedPolicy policy, uint64_t seed, size_t count,
@@ -261,14 +265,18 @@ TEST(VerifyLwpPlanted, UnorderedWriteAndRead_IsCaughtAndReported) {
 }
 
 // ---------------------------------------------------------------------------
-// The soak (label slow): 200 seeds x 1000 ops, random and PCT in turn.
+// The soak (label slow): 200 seeds x 1000 ops, random and PCT in turn,
+// with the default, fork-heavy and paging-heavy weights in turn.
 
 TEST(Slow_VerifyLwpSoak, OpsAsLwps_MatchTheModel) {
   const uint64_t seeds = 200, per_seed = 1000;
   const auto start = std::chrono::steady_clock::now();
-  uint64_t ops_run = 0, rounds = 0, interleaved = 0;
+  uint64_t ops_run = 0, rounds = 0, interleaved = 0, busy = 0;
   for (uint64_t seed = 4000000; seed < 4000000 + seeds; seed++) {
-    const std::vector<Op> ops = GenerateOps(seed, per_seed, DefaultWeights());
+    const Weights weights = seed % 3 == 0   ? DefaultWeights()
+                            : seed % 3 == 1 ? ForkHeavyWeights()
+                                            : PagingHeavyWeights();
+    const std::vector<Op> ops = GenerateOps(seed, per_seed, weights);
     const SchedPolicy policy =
         seed % 2 == 0 ? SchedPolicy::kRandom : SchedPolicy::kPct;
     RunOptions options = LwpOptions(policy, seed);
@@ -278,6 +286,7 @@ TEST(Slow_VerifyLwpSoak, OpsAsLwps_MatchTheModel) {
     ops_run += r.steps;
     rounds += r.rounds;
     interleaved += r.interleaved_rounds;
+    busy += r.busy_swapoffs;
     ASSERT_TRUE(r.ok) << FailureReport(ops, HarnessConfig(), options, r, seed);
     if ((seed + 1) % 20 == 0)
       std::printf("lwp soak: %llu seeds, %llu ops\n",
@@ -289,11 +298,12 @@ TEST(Slow_VerifyLwpSoak, OpsAsLwps_MatchTheModel) {
           .count();
   std::printf(
       "lwp soak: %llu ops over %llu seeds in %.1f s: %.0f ops/s; %llu "
-      "rounds, %llu interleaved\n",
+      "rounds, %llu interleaved, %llu busy swap-offs\n",
       static_cast<unsigned long long>(ops_run),
       static_cast<unsigned long long>(seeds), secs, ops_run / secs,
       static_cast<unsigned long long>(rounds),
-      static_cast<unsigned long long>(interleaved));
+      static_cast<unsigned long long>(interleaved),
+      static_cast<unsigned long long>(busy));
   EXPECT_EQ(ops_run, seeds * per_seed);
 }
 
