@@ -248,10 +248,9 @@ absl::Status Harness::RunRound(Scheduler* sched, size_t* failed) {
   absl::Status first;
   *failed = round_.size() - 1;
   for (size_t i = 0; i < round_.size(); i++) {
-    absl::Status s = round_[i].status;
-    if (absl::Status c = Commit(round_[i]); s.ok()) s = c;
-    if (!s.ok() && first.ok()) {
-      first = s;
+    Commit(round_[i]);
+    if (!round_[i].status.ok() && first.ok()) {
+      first = round_[i].status;
       *failed = i;
     }
   }
@@ -263,7 +262,7 @@ absl::Status Harness::RunRound(Scheduler* sched, size_t* failed) {
 
 // Forked children join, exited processes leave: after the round, so that
 // the other ops' processes keep their indices while they run.
-absl::Status Harness::Commit(Planned& pl) {
+void Harness::Commit(Planned& pl) {
   if (pl.kind == OpKind::kFork && pl.child) {
     procs_.push_back(std::move(*pl.child));
     pl.child.reset();
@@ -274,7 +273,6 @@ absl::Status Harness::Commit(Planned& pl) {
     procs_.erase(procs_.begin() + static_cast<long>(pl.p));
     model_.Exit(pl.p);
   }
-  return absl::OkStatus();
 }
 
 std::vector<std::string> Harness::RoundLog() const {

@@ -154,7 +154,7 @@ class Harness {
   Planned PlanWrite(size_t p, const Op& op);
   Planned PlanPageOut(size_t p, const Op& op);
   Planned PlanSwapOff(const Op& op);
-  absl::Status Commit(Planned& pl);
+  void Commit(Planned& pl);
   absl::Status CheckProcess(size_t p);
 
   HarnessConfig config_;
