@@ -303,7 +303,8 @@ TEST_F(VerifyChecks, EntryProtectionChanged_IsCaught) {
 // ---------------------------------------------------------------------------
 // Replays a sequence from a report: UVMEMU_VERIFY_OPS='map 1 2 3 4; ...'
 // (and UVMEMU_VERIFY_FAIL_NTH=n for a sweep's failure), or a generated
-// one: UVMEMU_VERIFY_SEED=s [UVMEMU_VERIFY_COUNT=n].  With
+// one: UVMEMU_VERIFY_SEED=s [UVMEMU_VERIFY_COUNT=n]
+// [UVMEMU_VERIFY_WEIGHTS=default|fork|paging|split].  With
 // UVMEMU_VERIFY_LWPS=random:<seed> or pct:<seed>[:<depth>:<steps>] the ops
 // run as LWPs under that schedule (UVMEMU_REPLAY=<string> to follow a
 // replay string instead, decision by decision).
@@ -322,8 +323,20 @@ TEST(VerifyReplay, FromEnvironment_MatchesTheModel) {
   } else {
     s = std::strtoull(seed, nullptr, 0);
     const char* count = std::getenv("UVMEMU_VERIFY_COUNT");
-    ops = GenerateOps(*s, count ? std::strtoull(count, nullptr, 0) : 1000,
-                      DefaultWeights());
+    const std::string weights = std::getenv("UVMEMU_VERIFY_WEIGHTS")
+                                    ? std::getenv("UVMEMU_VERIFY_WEIGHTS")
+                                    : "default";
+    Weights w = DefaultWeights();
+    if (weights == "fork")
+      w = ForkHeavyWeights();
+    else if (weights == "paging")
+      w = PagingHeavyWeights();
+    else if (weights == "split")
+      w = SplitHeavyWeights();
+    else
+      ASSERT_EQ(weights, "default")
+          << "UVMEMU_VERIFY_WEIGHTS: default, fork, paging or split";
+    ops = GenerateOps(*s, count ? std::strtoull(count, nullptr, 0) : 1000, w);
   }
   RunOptions options;
   if (const char* nth = std::getenv("UVMEMU_VERIFY_FAIL_NTH"))

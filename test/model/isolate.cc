@@ -17,6 +17,10 @@
 namespace uvmemu::verify {
 namespace {
 
+// Schedule seeds each shrinking candidate is tried under (seed, seed + 1,
+// ...) when the ops run as LWPs.
+constexpr int kShrinkSeeds = 4;
+
 // RunResult through a pipe: numbers and length-prefixed strings.
 void PutNumber(std::string* out, uint64_t n) {
   out->append(reinterpret_cast<const char*>(&n), sizeof(n));
@@ -256,12 +260,24 @@ std::string FailureReport(const std::vector<Op>& ops,
   }
   // A replay of a prefix takes no longer than the whole failing run.
   quiet.timeout_seconds = std::min(options.timeout_seconds, 30u);
+  // A race needs its schedule, and a subsequence makes other decisions
+  // under the same seed: a candidate fails if it fails under one of a
+  // few seeds (the seed it failed under goes on with it).
+  const int seeds = quiet.schedule ? kShrinkSeeds : 1;
   auto fails = [&](const std::vector<Op>& sub) {
-    // Shrinking stops after five minutes: the best so far is reported.
-    if (std::chrono::steady_clock::now() - start > std::chrono::minutes(5))
-      return false;
-    replays++;
-    return !RunIsolated(sub, config, quiet).ok;
+    for (int i = 0; i < seeds; i++) {
+      // Shrinking stops after five minutes: the best so far is reported.
+      if (std::chrono::steady_clock::now() - start > std::chrono::minutes(5))
+        return false;
+      RunOptions o = quiet;
+      if (o.schedule) o.schedule->seed = quiet.schedule->seed + i;
+      replays++;
+      if (!RunIsolated(sub, config, o).ok) {
+        if (i > 0) quiet = o;
+        return true;
+      }
+    }
+    return false;
   };
   const std::vector<Op> shrunk = Shrink(prefix, fails);
   RunOptions logged = quiet;
@@ -278,9 +294,10 @@ std::string FailureReport(const std::vector<Op>& ops,
   std::string env;
   if (options.schedule) {
     env = absl::StrFormat(" UVMEMU_VERIFY_LWPS=%s",
-                          ScheduleArg(*options.schedule));
+                          ScheduleArg(*logged.schedule));
     absl::StrAppendFormat(
-        &out, "the shrunk run's schedule: %s\n",
+        &out, "the shrunk run's schedule: %s, %s\n",
+        ScheduleName(*logged.schedule),
         last.replay.empty() ? "(in its panic message)" : last.replay);
   }
   absl::StrAppendFormat(
