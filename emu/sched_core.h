@@ -128,6 +128,8 @@ int Sleep(const void* wchan, const char* wmesg, int timo, kmutex_t* interlock);
 void Wakeup(const void* wchan, bool one);
 // Live LWPs spawned by a session that have not ended.
 int LiveLwps(uint64_t session);
+// LWPs waiting in the run queue (not the one running).
+size_t RunnableLwps();
 // All records in lid order (lwp0 first).
 const std::vector<Rec*>& AllLwps();
 // Lids restart after the highest live one.

@@ -384,6 +384,13 @@ absl::Status Scheduler::RunRound() {
   return RunSession(g_active, /*last=*/false);
 }
 
+void Scheduler::Settle() {
+  if (curlwp != sched::Lwp0())
+    panic("uvmemu::Scheduler::Settle: called by LWP %d, not lwp0",
+          curlwp->l_lid);
+  while (sched::internal::RunnableLwps() > 0) preempt();
+}
+
 std::string Scheduler::ReplayString() const {
   return sched::internal::kReplayPrefix + g_active->tokens;
 }

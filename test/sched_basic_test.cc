@@ -276,6 +276,36 @@ TEST(SchedReplay, Rounds_OneReplayStringCoversEveryRound) {
       << s.message();
 }
 
+// A kernel thread woken by a round's LWP may not have run when the round
+// ends (Run waits only for the session's LWPs); Settle() lets it finish
+// its work and go back to sleep before lwp0 looks.
+TEST(SchedBasic, Settle_KernelThreadWokenInARoundDoneBeforeLwp0Looks) {
+  int chan = 0;
+  size_t done = 0;
+  Scheduler sched(
+      {.policy = SchedPolicy::kRandom, .seed = 3, .replay_from_env = false});
+  const int worker = sched::SpawnKernelThread("worker", [&] {
+    for (;;) {
+      tsleep(&chan, 0, "idle", 0);
+      if (sched::StopRequested()) return;
+      for (int i = 0; i < 3; i++) preempt();
+      done++;
+    }
+  });
+  sched.Settle();  // asleep, so that no wakeup is lost
+  size_t missed = 0;
+  for (size_t round = 1; round <= 20; round++) {
+    sched.Spawn("waker", [&] { wakeup(&chan); });
+    ASSERT_TRUE(sched.RunRound().ok());
+    missed += done < round;  // the worker had not finished yet
+    sched.Settle();
+    EXPECT_EQ(done, round);
+  }
+  EXPECT_GT(missed, 0u) << "the test needs rounds the worker outlives";
+  sched::StopKernelThread(worker);
+  EXPECT_TRUE(sched.Run().ok());
+}
+
 TEST(SchedReplay, EnvironmentVariable_ExploreRunsOnlyThatSchedule) {
   Toy first;
   std::string replay;

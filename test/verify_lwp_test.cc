@@ -148,6 +148,41 @@ TEST(VerifyLwpSplitHeavy, SplitsBesideFaults_MatchTheModel) {
   }
 }
 
+// The page daemon as a kernel thread, woken by page allocations when
+// free memory falls below free_min (set high, so that it runs all the
+// time without memory running out): it pages out beside the ops'
+// faults, and Scheduler::Settle lets it finish before each check.  The
+// explicit page-outs are off, so that every page-out is the daemon's.
+TEST(VerifyLwpDaemonThread, DaemonPagesOutBesideOps_MatchTheModel) {
+  HarnessConfig config;
+  config.machine.pagedaemon_thread = true;
+  config.machine.physical_pages = 256;
+  config.machine.free_min = 236;
+  config.machine.free_target = 246;
+  for (uint64_t seed = 2501; seed < 2505; seed++) {
+    for (SchedPolicy policy : {SchedPolicy::kRandom, SchedPolicy::kPct}) {
+      Weights w = ForkHeavyWeights();
+      w[static_cast<size_t>(OpKind::kPageOut)] = 0;
+      w[static_cast<size_t>(OpKind::kSwapOff)] = 4;
+      const std::vector<Op> ops = GenerateOps(seed, 400, w);
+      const RunOptions options = LwpOptions(policy, seed);
+      const RunResult r = RunIsolated(ops, config, options);
+      ASSERT_TRUE(r.ok) << FailureReport(ops, config, options, r, seed);
+      std::printf(
+          "daemon thread, %s: %llu daemon runs, %llu page-outs, %llu "
+          "page-ins\n",
+          ScheduleName(*options.schedule).c_str(),
+          static_cast<unsigned long long>(r.daemon_runs),
+          static_cast<unsigned long long>(r.page_outs),
+          static_cast<unsigned long long>(r.page_ins));
+      // Not vacuous: the daemon paged out, and faults paged back in.
+      EXPECT_GT(r.daemon_runs, 0u);
+      EXPECT_GT(r.page_outs, 10u);
+      EXPECT_GT(r.page_ins, 0u);
+    }
+  }
+}
+
 // PCT changes priorities mid-op: over the seeds, some rounds interleave.
 TEST(VerifyLwpPctPreempts, ChangePoints_InterleaveSomeRounds) {
   uint64_t interleaved = 0;

@@ -110,6 +110,11 @@ class Scheduler {
   // end) reports tokens left over.  Decisions, steps and LWP ids carry
   // on across rounds, so one replay string covers the whole session.
   absl::Status RunRound();
+  // lwp0 lets the LWPs that can run (kernel threads woken meanwhile, such
+  // as the page daemon) run until none can: each has ended or sleeps.
+  // Run() and RunRound() wait only for the LWPs spawned here; this makes
+  // the point after them quiescent.  Each yield is a decision (replayed).
+  void Settle();
 
   // The run so far as a replay string ("uvmemu1:..."), and as decisions.
   std::string ReplayString() const;

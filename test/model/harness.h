@@ -105,6 +105,7 @@ class Harness {
   size_t busy_swapoffs() const { return busy_swapoffs_; }
   // Every process's structure dump and the model's pages.
   std::string Dump() const;
+  MemoryStats Stats() const { return machine_.Stats(); }
   // The live processes' address spaces (in the model's order).
   size_t process_count() const { return procs_.size(); }
   struct vmspace* space(size_t p) const {
@@ -186,8 +187,10 @@ struct RunResult {
   uint64_t preemptions = 0;         // such preemptions, in all
   uint64_t switch_points = 0;       // Scheduler::Steps() at the end
   uint64_t busy_swapoffs = 0;       // Harness::busy_swapoffs()
-  std::string replay;               // the schedule so far (at a failure:
-                                    // up to it), a replay string
+  // Paging, before the processes exit at the end (MemoryStats).
+  uint64_t daemon_runs = 0, page_outs = 0, page_ins = 0;
+  std::string replay;  // the schedule so far (at a failure:
+                       // up to it), a replay string
 };
 
 struct RunOptions {

@@ -56,6 +56,9 @@ std::string Serialize(const RunResult& r) {
   PutNumber(&out, r.preemptions);
   PutNumber(&out, r.switch_points);
   PutNumber(&out, r.busy_swapoffs);
+  PutNumber(&out, r.daemon_runs);
+  PutNumber(&out, r.page_outs);
+  PutNumber(&out, r.page_ins);
   PutString(&out, r.message);
   PutString(&out, r.dump);
   PutString(&out, r.replay);
@@ -72,9 +75,10 @@ bool Deserialize(std::string_view in, RunResult* r) {
       !GetNumber(&in, &r->concurrent_rounds) ||
       !GetNumber(&in, &r->interleaved_rounds) ||
       !GetNumber(&in, &r->preemptions) || !GetNumber(&in, &r->switch_points) ||
-      !GetNumber(&in, &r->busy_swapoffs) || !GetString(&in, &r->message) ||
-      !GetString(&in, &r->dump) || !GetString(&in, &r->replay) ||
-      !GetNumber(&in, &nlog))
+      !GetNumber(&in, &r->busy_swapoffs) || !GetNumber(&in, &r->daemon_runs) ||
+      !GetNumber(&in, &r->page_outs) || !GetNumber(&in, &r->page_ins) ||
+      !GetString(&in, &r->message) || !GetString(&in, &r->dump) ||
+      !GetString(&in, &r->replay) || !GetNumber(&in, &nlog))
     return false;
   r->ok = ok != 0;
   r->steps = steps;
