@@ -272,7 +272,7 @@ std::vector<Op> WriteReadSameGroup() {
   // p1 maps one shared page, forks p2 (which shares it); then each round
   // p1 writes 4001 bytes from the start of the page and p2 reads them.
   std::vector<Op> ops = *ParseOps("map 0 0 0 261; fork 0 0 0 0");
-  for (uint32_t i = 0; i < 20; i++) {
+  for (uint32_t i = 0; i < 8; i++) {
     ops.push_back({OpKind::kWrite, 0, 2, 16000, 2 * i + 3});
     ops.push_back({OpKind::kRead, 1, 2, 16000, 1});
   }
