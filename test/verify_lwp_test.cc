@@ -183,6 +183,24 @@ TEST(VerifyLwpDaemonThread, DaemonPagesOutBesideOps_MatchTheModel) {
   }
 }
 
+// One in twenty fallible allocations fails while the ops interleave:
+// faults wait (uvm_wait) and retry beside other ops.
+TEST(VerifyLwpFailures, RandomAllocationFailures_MatchTheModel) {
+  for (uint64_t seed = 2601; seed < 2605; seed++) {
+    for (SchedPolicy policy : {SchedPolicy::kRandom, SchedPolicy::kPct}) {
+      RunOptions options = LwpOptions(policy, seed);
+      options.plan = FailurePlan{};
+      options.plan->probability = 0.05;
+      options.plan->seed = seed;
+      const std::vector<Op> ops = GenerateOps(seed, 300, DefaultWeights());
+      const RunResult r = RunIsolated(ops, HarnessConfig(), options);
+      ASSERT_TRUE(r.ok) << FailureReport(ops, HarnessConfig(), options, r,
+                                         seed);
+      EXPECT_GT(r.failures_injected, 0u);
+    }
+  }
+}
+
 // PCT changes priorities mid-op: over the seeds, some rounds interleave.
 TEST(VerifyLwpPctPreempts, ChangePoints_InterleaveSomeRounds) {
   uint64_t interleaved = 0;
