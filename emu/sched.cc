@@ -319,6 +319,8 @@ int LiveLwps(uint64_t session) {
   return n;
 }
 
+size_t RunnableLwps() { return C().runq.size(); }
+
 Rec* SpawnLwp(const std::string& name, std::function<void()> body,
               bool kernel_thread, uint64_t session) {
   Core& c = C();

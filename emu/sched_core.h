@@ -70,6 +70,10 @@ class Policy {
   // YieldPolicy::kExplorer: whether the chosen LWP gets SHOULDYIELD.
   virtual bool Yield(const Choice& c, size_t chosen) = 0;
   virtual void OnSpawn(Rec* r) { (void)r; }
+  // Whether the policy must see every switch point, even those with one
+  // candidate (Observe), where nothing is chosen.
+  virtual bool ObservesEveryStep() const { return false; }
+  virtual void Observe(const Choice& c) { (void)c; }
 };
 
 std::unique_ptr<Policy> MakeFifo();
@@ -127,6 +131,8 @@ int Sleep(const void* wchan, const char* wmesg, int timo, kmutex_t* interlock);
 void Wakeup(const void* wchan, bool one);
 // Live LWPs spawned by a session that have not ended.
 int LiveLwps(uint64_t session);
+// LWPs waiting in the run queue (not the one running).
+size_t RunnableLwps();
 // All records in lid order (lwp0 first).
 const std::vector<Rec*>& AllLwps();
 // Lids restart after the highest live one.

@@ -59,12 +59,14 @@ class Pct : public Policy {
     r->priority =
         depth_ + 1 + static_cast<int64_t>(SplitMix64(state_) % 1'000'000'000);
   }
+  // A change point is a step, whether or not another LWP could run
+  // there: the LWP running it keeps the lowered priority until one can.
+  bool ObservesEveryStep() const override { return true; }
+  void Observe(const Choice& c) override { ChangePoint(c); }
   size_t Choose(const Choice& c) override {
+    ChangePoint(c);
     Rec* cur = c.cur_runnable ? c.cands[0] : nullptr;
     if (cur != nullptr) {
-      for (size_t i = 0; i < change_points_.size(); i++)
-        if (change_points_[i] == c.step)
-          cur->priority = static_cast<int64_t>(i) + 1;
       if (c.kind == Kind::kPreempt) {
         int64_t lowest = cur->priority;
         for (const Rec* r : c.cands) lowest = std::min(lowest, r->priority);
@@ -81,6 +83,13 @@ class Pct : public Policy {
   }
 
  private:
+  void ChangePoint(const Choice& c) {
+    if (!c.cur_runnable) return;
+    for (size_t i = 0; i < change_points_.size(); i++)
+      if (change_points_[i] == c.step)
+        c.cands[0]->priority = static_cast<int64_t>(i) + 1;
+  }
+
   uint64_t state_;
   int depth_;
   std::vector<uint64_t> change_points_;

@@ -228,14 +228,19 @@ bool SessionActive() { return g_active != nullptr; }
 
 bool QuietSwitchPoints() {
   const Session& s = S();
-  return s.opts.yield == YieldPolicy::kManual && !s.replaying;
+  return s.opts.yield == YieldPolicy::kManual && !s.replaying &&
+         !s.policy->ObservesEveryStep();
 }
 
 Verdict Decide(const Choice& c) {
   Session& s = S();
   Verdict v{0, -1};
   if (!(s.replaying && ReplayDecide(s, c, &v))) {
-    v.index = c.cands.size() > 1 ? s.policy->Choose(c) : 0;
+    v.index = 0;
+    if (c.cands.size() > 1)
+      v.index = s.policy->Choose(c);
+    else
+      s.policy->Observe(c);
     v.yield = YieldFor(s, c, v.index);
   }
   if (s.user && (c.cands.size() > 1 || v.yield == 1)) {
@@ -363,15 +368,31 @@ int Scheduler::Spawn(const std::string& name, std::function<void()> body) {
   return r->l->l_lid;
 }
 
-absl::Status Scheduler::Run() {
-  Session* s = g_active;
+namespace {
+
+absl::Status RunSession(Session* s, bool last) {
   if (curlwp != sched::Lwp0())
     panic("uvmemu::Scheduler::Run: called by LWP %d, not lwp0", curlwp->l_lid);
   while (sched::internal::LiveLwps(s->id) > 0)
     sched::internal::Sleep(&sched::internal::AllLwps(), "lwpwait", 0, nullptr);
-  sched::internal::CheckReplayEnd(*s);
+  if (last) sched::internal::CheckReplayEnd(*s);
   if (s->divergence.empty()) return absl::OkStatus();
   return absl::FailedPreconditionError(s->divergence);
+}
+
+}  // namespace
+
+absl::Status Scheduler::Run() { return RunSession(g_active, /*last=*/true); }
+
+absl::Status Scheduler::RunRound() {
+  return RunSession(g_active, /*last=*/false);
+}
+
+void Scheduler::Settle() {
+  if (curlwp != sched::Lwp0())
+    panic("uvmemu::Scheduler::Settle: called by LWP %d, not lwp0",
+          curlwp->l_lid);
+  while (sched::internal::RunnableLwps() > 0) preempt();
 }
 
 std::string Scheduler::ReplayString() const {

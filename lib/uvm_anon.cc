@@ -84,12 +84,16 @@ uvm_anfree(struct vm_anon *anon)
 	UVMHIST_LOG(maphist,"(anon=%p)", anon, 0,0,0);
 
 	KASSERT(anon->an_ref == 0);
-	KASSERT(mutex_owner(&anon->an_lock) == NULL);
+	KASSERT(!mutex_owned(&anon->an_lock));
 
 	/*
-	 * get page
+	 * get page.  the page daemon finds anons through their pages, not
+	 * through references: it may hold the lock now, and it may page
+	 * the page out (and free it) until we hold the lock ourselves.  so
+	 * lock first and keep the lock until page and swap are gone.
 	 */
 
+	mutex_enter(&anon->an_lock);
 	pg = anon->an_page;
 
 	/*
@@ -123,12 +127,10 @@ uvm_anfree(struct vm_anon *anon)
 			    "implemented", anon, pg, pg->owner_lid,
 			    pg->owner_tag ? pg->owner_tag : "?");
 		}
-		mutex_enter(&anon->an_lock);
 		pmap_page_protect(pg, VM_PROT_NONE);
 		mutex_enter(&uvm_pageqlock);
 		uvm_pagefree(pg);
 		mutex_exit(&uvm_pageqlock);
-		mutex_exit(&anon->an_lock);
 		UVMHIST_LOG(maphist, "anon %p, page %p: "
 		    "freed now!", anon, pg, 0, 0);
 	}
@@ -144,14 +146,15 @@ uvm_anfree(struct vm_anon *anon)
 	 */
 
 	uvm_anon_dropswap(anon);
+	KASSERT(anon->an_page == NULL);
+	KASSERT(anon->an_swslot == 0);
+	mutex_exit(&anon->an_lock);
 
 	/*
 	 * now that we've stripped the data areas from the anon,
-	 * free the anon itself.
+	 * free the anon itself.  nobody can find it any more: its page
+	 * is gone from the page queues.
 	 */
-
-	KASSERT(anon->an_page == NULL);
-	KASSERT(anon->an_swslot == 0);
 
 	mutex_destroy(&anon->an_lock);
 	KASSERT(uvm_anon_nout > 0);

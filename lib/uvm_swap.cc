@@ -332,23 +332,6 @@ uvm_swap_setoff(int startslot, int endslot, bool off)
 	return 0;
 }
 
-/*
- * uvm_swap_rangeinuse: the number of slots in [startslot, endslot) in use.
- */
-
-static int
-uvm_swap_rangeinuse(int startslot, int endslot)
-{
-	int slot, n;
-
-	n = 0;
-	mutex_enter(&uvm_swap_data_lock);
-	for (slot = startslot; slot < endslot; slot++)
-		n += uvm_swap_used[slot];
-	mutex_exit(&uvm_swap_data_lock);
-	return n;
-}
-
 static bool
 uvm_swap_rangeok(int startslot, int endslot)
 {
@@ -356,6 +339,26 @@ uvm_swap_rangeok(int startslot, int endslot)
 	KASSERT(uvm_swap_configured);
 	return startslot >= 1 && startslot < endslot &&
 	    endslot <= uvm_swap_nslots + 1;
+}
+
+/*
+ * uvm_swap_rangeinuse: the number of slots in [startslot, endslot) in use.
+ *
+ * => the range must lie on the device (uvm_swap_rangeok).
+ */
+
+int
+uvm_swap_rangeinuse(int startslot, int endslot)
+{
+	int slot, n;
+
+	KASSERT(uvm_swap_rangeok(startslot, endslot));
+	n = 0;
+	mutex_enter(&uvm_swap_data_lock);
+	for (slot = startslot; slot < endslot; slot++)
+		n += uvm_swap_used[slot];
+	mutex_exit(&uvm_swap_data_lock);
+	return n;
 }
 
 /*

@@ -12,6 +12,7 @@
 #include <string>
 #include <vector>
 
+#include "emu/sched_core.h"
 #include "emu/sched_hooks.h"
 #include "test/amap_fixture.h"
 #include "uvmemu/scheduler.h"
@@ -197,7 +198,8 @@ TEST(SchedBasicDeathTest, SleepNobodyWakes_ReportsDeadlock) {
 // Three LWPs taking turns on two mutexes, logging what they see.
 struct Toy {
   std::vector<int> events;
-  absl::Status Body(Scheduler& sched, bool extra_step = false) {
+  absl::Status Body(Scheduler& sched, bool extra_step = false,
+                    bool last_round = true) {
     TestMutex a, b;
     for (int id = 0; id < 3; id++) {
       sched.Spawn("t" + std::to_string(id), [&, id] {
@@ -210,7 +212,7 @@ struct Toy {
         }
       });
     }
-    return sched.Run();
+    return last_round ? sched.Run() : sched.RunRound();
   }
 };
 
@@ -238,6 +240,70 @@ TEST(SchedReplay, ReplayString_ReproducesTheRun) {
     EXPECT_EQ(sched.ReplayString(), replay);
   }
   EXPECT_EQ(again.events, first.events);
+}
+
+// A session of two rounds (as the differential harness runs processes'
+// operations): one replay string covers both; RunRound() leaves the
+// second round's tokens for it, and Run() at the end reports tokens left.
+TEST(SchedReplay, Rounds_OneReplayStringCoversEveryRound) {
+  Toy first1, first2;
+  std::string replay;
+  {
+    Scheduler sched(
+        {.policy = SchedPolicy::kRandom, .seed = 11, .replay_from_env = false});
+    ASSERT_TRUE(first1.Body(sched, false, /*last_round=*/false).ok());
+    const size_t round1 = sched.Decisions().size();
+    ASSERT_TRUE(first2.Body(sched).ok());
+    EXPECT_GT(round1, 0u);
+    EXPECT_GT(sched.Decisions().size(), round1);
+    replay = sched.ReplayString();
+  }
+  Toy again1, again2;
+  {
+    Scheduler sched({.replay = replay});
+    ASSERT_TRUE(again1.Body(sched, false, /*last_round=*/false).ok());
+    ASSERT_TRUE(again2.Body(sched).ok());
+    EXPECT_EQ(sched.ReplayString(), replay);
+  }
+  EXPECT_EQ(again1.events, first1.events);
+  EXPECT_EQ(again2.events, first2.events);
+  Toy only;
+  Scheduler sched({.replay = replay});
+  const absl::Status s = only.Body(sched);
+  EXPECT_EQ(s.code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_NE(s.message().find("the run ended but the replay goes on"),
+            std::string::npos)
+      << s.message();
+}
+
+// A kernel thread woken by a round's LWP may not have run when the round
+// ends (Run waits only for the session's LWPs); Settle() lets it finish
+// its work and go back to sleep before lwp0 looks.
+TEST(SchedBasic, Settle_KernelThreadWokenInARoundDoneBeforeLwp0Looks) {
+  int chan = 0;
+  size_t done = 0;
+  Scheduler sched(
+      {.policy = SchedPolicy::kRandom, .seed = 3, .replay_from_env = false});
+  const int worker = sched::SpawnKernelThread("worker", [&] {
+    for (;;) {
+      tsleep(&chan, 0, "idle", 0);
+      if (sched::StopRequested()) return;
+      for (int i = 0; i < 3; i++) preempt();
+      done++;
+    }
+  });
+  sched.Settle();  // asleep, so that no wakeup is lost
+  size_t missed = 0;
+  for (size_t round = 1; round <= 20; round++) {
+    sched.Spawn("waker", [&] { wakeup(&chan); });
+    ASSERT_TRUE(sched.RunRound().ok());
+    missed += done < round;  // the worker had not finished yet
+    sched.Settle();
+    EXPECT_EQ(done, round);
+  }
+  EXPECT_GT(missed, 0u) << "the test needs rounds the worker outlives";
+  sched::StopKernelThread(worker);
+  EXPECT_TRUE(sched.Run().ok());
 }
 
 TEST(SchedReplay, EnvironmentVariable_ExploreRunsOnlyThatSchedule) {
@@ -376,6 +442,46 @@ TEST(SchedPct, DepthTwo_FindsPlantedBugAndReplaysIt) {
   EXPECT_EQ(d2.failure, "b saw the half-done state");
   Scheduler replay({.replay = d2.replay});
   EXPECT_EQ(DepthTwo(replay).message(), "b saw the half-done state");
+}
+
+// PCT counts every switch point as a step: a change point where the LWP
+// runs alone (no choice to make) still drops its priority, which then
+// decides once another LWP can run.  Steps: 1 is lwp0 going to sleep in
+// Run(), 2..9 the LWP's four mutex_enter/mutex_exit pairs.
+TEST(SchedPct, ChangePointWhileAlone_DropsThePriority) {
+  int dropped = 0;
+  for (uint64_t seed = 1; seed <= 20; seed++) {
+    TestMutex m;
+    int64_t before = 0, after = 0;
+    {
+      Scheduler sched({.policy = SchedPolicy::kPct,
+                       .seed = seed,
+                       .pct_depth = 2,
+                       .pct_steps = 12,
+                       .replay_from_env = false});
+      sched.Spawn("alone", [&] {
+        before = sched::internal::Current()->priority;
+        for (int i = 0; i < 4; i++) {
+          mutex_enter(&m.m);
+          mutex_exit(&m.m);
+        }
+        after = sched::internal::Current()->priority;
+      });
+      ASSERT_TRUE(sched.Run().ok());
+    }
+    // The policy's one change point (emu/sched_policy.cc).
+    uint64_t state = seed;
+    const uint64_t change = 1 + sched::internal::SplitMix64(state) % 12;
+    EXPECT_GT(before, 2);
+    if (change >= 2 && change <= 9) {
+      EXPECT_EQ(after, 1) << "seed " << seed << ", change point " << change;
+      dropped++;
+    } else {
+      EXPECT_EQ(after, before)
+          << "seed " << seed << ", change point " << change;
+    }
+  }
+  EXPECT_GT(dropped, 5);
 }
 
 // Two LWPs, each with two critical sections on its own mutex: 5 blocks

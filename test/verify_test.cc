@@ -58,42 +58,6 @@ TEST_P(VerifyRandom, RandomOps_MatchTheModelAndKeepEveryInvariant) {
 INSTANTIATE_TEST_SUITE_P(Seeds, VerifyRandom,
                          ::testing::Range<uint64_t>(1, 17));
 
-// Mostly forks, exits and writes: deep copy-on-write chains.
-Weights ForkHeavyWeights() {
-  Weights w{};
-  w[static_cast<size_t>(OpKind::kMap)] = 4;
-  w[static_cast<size_t>(OpKind::kUnmap)] = 2;
-  w[static_cast<size_t>(OpKind::kProtect)] = 2;
-  w[static_cast<size_t>(OpKind::kInherit)] = 4;
-  w[static_cast<size_t>(OpKind::kWire)] = 2;
-  w[static_cast<size_t>(OpKind::kUnwire)] = 1;
-  w[static_cast<size_t>(OpKind::kFork)] = 12;
-  w[static_cast<size_t>(OpKind::kExit)] = 10;
-  w[static_cast<size_t>(OpKind::kRead)] = 10;
-  w[static_cast<size_t>(OpKind::kWrite)] = 30;
-  w[static_cast<size_t>(OpKind::kPageOut)] = 4;
-  return w;
-}
-
-// Page-out and swap-off between copy-on-write writes: anons shared by
-// several amaps go to swap and come back by fault and by swap-off.
-Weights PagingHeavyWeights() {
-  Weights w = ForkHeavyWeights();
-  w[static_cast<size_t>(OpKind::kPageOut)] = 20;
-  w[static_cast<size_t>(OpKind::kSwapOff)] = 8;
-  return w;
-}
-
-// Ranges that split and merge entries all the time in a small span.
-Weights SplitHeavyWeights() {
-  Weights w = DefaultWeights();
-  w[static_cast<size_t>(OpKind::kMap)] = 20;
-  w[static_cast<size_t>(OpKind::kUnmap)] = 14;
-  w[static_cast<size_t>(OpKind::kProtect)] = 14;
-  w[static_cast<size_t>(OpKind::kInherit)] = 10;
-  return w;
-}
-
 HarnessConfig SplitHeavyConfig() {
   HarnessConfig config;
   config.span_pages = 16;
@@ -339,7 +303,11 @@ TEST_F(VerifyChecks, EntryProtectionChanged_IsCaught) {
 // ---------------------------------------------------------------------------
 // Replays a sequence from a report: UVMEMU_VERIFY_OPS='map 1 2 3 4; ...'
 // (and UVMEMU_VERIFY_FAIL_NTH=n for a sweep's failure), or a generated
-// one: UVMEMU_VERIFY_SEED=s [UVMEMU_VERIFY_COUNT=n].
+// one: UVMEMU_VERIFY_SEED=s [UVMEMU_VERIFY_COUNT=n]
+// [UVMEMU_VERIFY_WEIGHTS=default|fork|paging|split].  With
+// UVMEMU_VERIFY_LWPS=random:<seed> or pct:<seed>[:<depth>:<steps>] the ops
+// run as LWPs under that schedule (UVMEMU_REPLAY=<string> to follow a
+// replay string instead, decision by decision).
 
 TEST(VerifyReplay, FromEnvironment_MatchesTheModel) {
   const char* text = std::getenv("UVMEMU_VERIFY_OPS");
@@ -355,16 +323,38 @@ TEST(VerifyReplay, FromEnvironment_MatchesTheModel) {
   } else {
     s = std::strtoull(seed, nullptr, 0);
     const char* count = std::getenv("UVMEMU_VERIFY_COUNT");
-    ops = GenerateOps(*s, count ? std::strtoull(count, nullptr, 0) : 1000,
-                      DefaultWeights());
+    const std::string weights = std::getenv("UVMEMU_VERIFY_WEIGHTS")
+                                    ? std::getenv("UVMEMU_VERIFY_WEIGHTS")
+                                    : "default";
+    Weights w = DefaultWeights();
+    if (weights == "fork")
+      w = ForkHeavyWeights();
+    else if (weights == "paging")
+      w = PagingHeavyWeights();
+    else if (weights == "split")
+      w = SplitHeavyWeights();
+    else
+      ASSERT_EQ(weights, "default")
+          << "UVMEMU_VERIFY_WEIGHTS: default, fork, paging or split";
+    ops = GenerateOps(*s, count ? std::strtoull(count, nullptr, 0) : 1000, w);
   }
   RunOptions options;
   if (const char* nth = std::getenv("UVMEMU_VERIFY_FAIL_NTH"))
     options.plan = NthFails(std::strtoull(nth, nullptr, 0));
+  if (const char* lwps = std::getenv("UVMEMU_VERIFY_LWPS")) {
+    options.schedule = ParseScheduleArg(lwps);
+    ASSERT_TRUE(options.schedule.has_value())
+        << "UVMEMU_VERIFY_LWPS: random:<seed> or pct:<seed>[:<depth>:<steps>]";
+  }
   options.keep_log = true;
   const RunResult r = RunIsolated(ops, HarnessConfig(), options);
   for (size_t i = 0; i < r.log.size(); i++)
     std::printf("%4zu %s\n", i, r.log[i].c_str());
+  if (options.schedule)
+    std::printf("%llu rounds, %llu interleaved; schedule %s\n",
+                static_cast<unsigned long long>(r.rounds),
+                static_cast<unsigned long long>(r.interleaved_rounds),
+                r.replay.c_str());
   EXPECT_TRUE(r.ok) << FailureReport(ops, HarnessConfig(), options, r, s);
 }
 

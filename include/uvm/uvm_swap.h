@@ -21,6 +21,7 @@ void	uvm_swap_free(int, int);
 void	uvm_swap_put(int, const void *);	/* page -> slot */
 void	uvm_swap_get(int, void *);		/* slot -> page */
 int	uvm_swap_inuse(void);
+int	uvm_swap_rangeinuse(int, int);	/* slots of [start, end) in use */
 bool	uvm_swapisfull(void);	/* every available slot only in swap */
 int	uvm_swapoff(int, int);	/* slots [start, end): 0 or an errno */
 int	uvm_swapon(int, int);	/* undo uvm_swapoff of [start, end) */

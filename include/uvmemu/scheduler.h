@@ -104,6 +104,17 @@ class Scheduler {
   // livelock panics with a report.  Returns FailedPrecondition if a
   // replay no longer matched the run (the run went on under kFifo).
   absl::Status Run();
+  // Run() for one round of a session that goes on afterwards (more
+  // Spawn()s, then RunRound() or Run() again): a replay being followed
+  // may have tokens left for the rounds to come, so only Run() (at the
+  // end) reports tokens left over.  Decisions, steps and LWP ids carry
+  // on across rounds, so one replay string covers the whole session.
+  absl::Status RunRound();
+  // lwp0 lets the LWPs that can run (kernel threads woken meanwhile, such
+  // as the page daemon) run until none can: each has ended or sleeps.
+  // Run() and RunRound() wait only for the LWPs spawned here; this makes
+  // the point after them quiescent.  Each yield is a decision (replayed).
+  void Settle();
 
   // The run so far as a replay string ("uvmemu1:..."), and as decisions.
   std::string ReplayString() const;

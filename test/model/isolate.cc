@@ -17,6 +17,10 @@
 namespace uvmemu::verify {
 namespace {
 
+// Schedule seeds each shrinking candidate is tried under (seed, seed + 1,
+// ...) when the ops run as LWPs.
+constexpr int kShrinkSeeds = 4;
+
 // RunResult through a pipe: numbers and length-prefixed strings.
 void PutNumber(std::string* out, uint64_t n) {
   out->append(reinterpret_cast<const char*>(&n), sizeof(n));
@@ -46,8 +50,18 @@ std::string Serialize(const RunResult& r) {
   PutNumber(&out, r.failed_op);
   PutNumber(&out, r.failure_points);
   PutNumber(&out, r.failures_injected);
+  PutNumber(&out, r.rounds);
+  PutNumber(&out, r.concurrent_rounds);
+  PutNumber(&out, r.interleaved_rounds);
+  PutNumber(&out, r.preemptions);
+  PutNumber(&out, r.switch_points);
+  PutNumber(&out, r.busy_swapoffs);
+  PutNumber(&out, r.daemon_runs);
+  PutNumber(&out, r.page_outs);
+  PutNumber(&out, r.page_ins);
   PutString(&out, r.message);
   PutString(&out, r.dump);
+  PutString(&out, r.replay);
   PutNumber(&out, r.log.size());
   for (const std::string& s : r.log) PutString(&out, s);
   return out;
@@ -57,8 +71,14 @@ bool Deserialize(std::string_view in, RunResult* r) {
   uint64_t ok, steps, failed, points, injected, nlog;
   if (!GetNumber(&in, &ok) || !GetNumber(&in, &steps) ||
       !GetNumber(&in, &failed) || !GetNumber(&in, &points) ||
-      !GetNumber(&in, &injected) || !GetString(&in, &r->message) ||
-      !GetString(&in, &r->dump) || !GetNumber(&in, &nlog))
+      !GetNumber(&in, &injected) || !GetNumber(&in, &r->rounds) ||
+      !GetNumber(&in, &r->concurrent_rounds) ||
+      !GetNumber(&in, &r->interleaved_rounds) ||
+      !GetNumber(&in, &r->preemptions) || !GetNumber(&in, &r->switch_points) ||
+      !GetNumber(&in, &r->busy_swapoffs) || !GetNumber(&in, &r->daemon_runs) ||
+      !GetNumber(&in, &r->page_outs) || !GetNumber(&in, &r->page_ins) ||
+      !GetString(&in, &r->message) || !GetString(&in, &r->dump) ||
+      !GetString(&in, &r->replay) || !GetNumber(&in, &nlog))
     return false;
   r->ok = ok != 0;
   r->steps = steps;
@@ -216,6 +236,17 @@ std::string FailureReport(const std::vector<Op>& ops,
   if (seed) absl::StrAppendFormat(&out, "seed %d: ", *seed);
   absl::StrAppendFormat(&out, "divergence at op %d of %d: %s\n",
                         failed.failed_op, ops.size(), failed.message);
+  if (options.schedule)
+    absl::StrAppendFormat(
+        &out, "ops as LWPs, schedule %s%s; the failing run's replay: %s\n",
+        ScheduleName(*options.schedule),
+        options.schedule->replay.empty() ? "" : " (following a replay)",
+        failed.replay.empty() ? std::string("(in the panic message above)")
+        : failed.replay.size() > 4000
+            ? absl::StrFormat("%d characters, left out (the "
+                              "shrunk run's is below)",
+                              failed.replay.size())
+            : failed.replay);
   // Ops after the failing one play no part.
   std::vector<Op> prefix(ops.begin(),
                          ops.begin() + static_cast<long>(std::min(
@@ -225,19 +256,36 @@ std::string FailureReport(const std::vector<Op>& ops,
   RunOptions quiet = options;
   quiet.quiet = true;
   quiet.keep_log = false;
+  // A subsequence makes other decisions: each candidate runs under the
+  // policy and seed, not a replay.
+  if (quiet.schedule) {
+    quiet.schedule->replay.clear();
+    quiet.schedule->replay_from_env = false;
+  }
   // A replay of a prefix takes no longer than the whole failing run.
   quiet.timeout_seconds = std::min(options.timeout_seconds, 30u);
+  // A race needs its schedule, and a subsequence makes other decisions
+  // under the same seed: a candidate fails if it fails under one of a
+  // few seeds (the seed it failed under goes on with it).
+  const int seeds = quiet.schedule ? kShrinkSeeds : 1;
   auto fails = [&](const std::vector<Op>& sub) {
-    // Shrinking stops after five minutes: the best so far is reported.
-    if (std::chrono::steady_clock::now() - start > std::chrono::minutes(5))
-      return false;
-    replays++;
-    return !RunIsolated(sub, config, quiet).ok;
+    for (int i = 0; i < seeds; i++) {
+      // Shrinking stops after five minutes: the best so far is reported.
+      if (std::chrono::steady_clock::now() - start > std::chrono::minutes(5))
+        return false;
+      RunOptions o = quiet;
+      if (o.schedule) o.schedule->seed = quiet.schedule->seed + i;
+      replays++;
+      if (!RunIsolated(sub, config, o).ok) {
+        if (i > 0) quiet = o;
+        return true;
+      }
+    }
+    return false;
   };
   const std::vector<Op> shrunk = Shrink(prefix, fails);
-  RunOptions logged = options;
+  RunOptions logged = quiet;
   logged.keep_log = true;
-  logged.quiet = true;
   const RunResult last = RunIsolated(shrunk, config, logged);
   absl::StrAppendFormat(
       &out, "shrunk to %d ops (%d replays)%s:\n", shrunk.size(), replays,
@@ -247,11 +295,25 @@ std::string FailureReport(const std::vector<Op>& ops,
                           i < last.log.size() ? last.log[i] : "");
   absl::StrAppendFormat(&out, "failure of the shrunk sequence: %s\n",
                         last.message);
+  std::string env;
+  if (options.schedule) {
+    env = absl::StrFormat(" UVMEMU_VERIFY_LWPS=%s",
+                          ScheduleArg(*logged.schedule));
+    absl::StrAppendFormat(
+        &out, "the shrunk run's schedule: %s, %s\n",
+        ScheduleName(*logged.schedule),
+        last.replay.empty() ? "(in its panic message)" : last.replay);
+  }
   absl::StrAppendFormat(
       &out,
-      "replay: UVMEMU_VERIFY_OPS='%s' ./build/default/uvmemu_tests "
+      "replay: UVMEMU_VERIFY_OPS='%s'%s ./build/default/uvmemu_tests "
       "--gtest_filter='VerifyReplay.*'\n",
-      OpsToString(shrunk));
+      OpsToString(shrunk), env);
+  if (options.schedule && !last.replay.empty())
+    absl::StrAppendFormat(&out,
+                          "(the same schedule, decision by decision: add "
+                          "UVMEMU_REPLAY='%s')\n",
+                          last.replay);
   if (options.plan)
     absl::StrAppendFormat(&out,
                           "(with failure plan: fail_nth %d, probability %g, "

@@ -41,6 +41,42 @@ Weights DefaultWeights() {
   return w;
 }
 
+// Mostly forks, exits and writes: deep copy-on-write chains.
+Weights ForkHeavyWeights() {
+  Weights w{};
+  w[static_cast<size_t>(OpKind::kMap)] = 4;
+  w[static_cast<size_t>(OpKind::kUnmap)] = 2;
+  w[static_cast<size_t>(OpKind::kProtect)] = 2;
+  w[static_cast<size_t>(OpKind::kInherit)] = 4;
+  w[static_cast<size_t>(OpKind::kWire)] = 2;
+  w[static_cast<size_t>(OpKind::kUnwire)] = 1;
+  w[static_cast<size_t>(OpKind::kFork)] = 12;
+  w[static_cast<size_t>(OpKind::kExit)] = 10;
+  w[static_cast<size_t>(OpKind::kRead)] = 10;
+  w[static_cast<size_t>(OpKind::kWrite)] = 30;
+  w[static_cast<size_t>(OpKind::kPageOut)] = 4;
+  return w;
+}
+
+// Page-out and swap-off between copy-on-write writes: anons shared by
+// several amaps go to swap and come back by fault and by swap-off.
+Weights PagingHeavyWeights() {
+  Weights w = ForkHeavyWeights();
+  w[static_cast<size_t>(OpKind::kPageOut)] = 20;
+  w[static_cast<size_t>(OpKind::kSwapOff)] = 8;
+  return w;
+}
+
+// Ranges that split and merge entries all the time in a small span.
+Weights SplitHeavyWeights() {
+  Weights w = DefaultWeights();
+  w[static_cast<size_t>(OpKind::kMap)] = 20;
+  w[static_cast<size_t>(OpKind::kUnmap)] = 14;
+  w[static_cast<size_t>(OpKind::kProtect)] = 14;
+  w[static_cast<size_t>(OpKind::kInherit)] = 10;
+  return w;
+}
+
 const char* OpKindName(OpKind kind) {
   const size_t k = static_cast<size_t>(kind);
   return k < kOpKinds ? kNames[k] : "?";

@@ -48,6 +48,12 @@ struct Op {
 // Relative frequencies of the kinds (0 disables a kind).
 using Weights = std::array<int, kOpKinds>;
 Weights DefaultWeights();
+// Mostly forks, exits and writes: deep copy-on-write chains.
+Weights ForkHeavyWeights();
+// Fork-heavy with page-out and swap-off between the copy-on-write writes.
+Weights PagingHeavyWeights();
+// Ranges that split and merge entries all the time.
+Weights SplitHeavyWeights();
 
 const char* OpKindName(OpKind kind);
 std::optional<OpKind> OpKindFromName(std::string_view name);
