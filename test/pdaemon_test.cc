@@ -113,8 +113,9 @@ TEST_F(PdaemonTest, Run_PagesOutOldestAndFaultPagesBackIn) {
     // the first pages faulted in are the oldest on the active queue
     EXPECT_EQ(anon->an_page == nullptr, i < 4) << i;
     EXPECT_EQ(anon->an_swslot != 0, i < 4) << i;
-    if (i < 4)
+    if (i < 4) {
       EXPECT_EQ(mmu::MappedPage(vm->vm_map.pmap, va + i * kPg), nullptr);
+    }
   }
   for (int i = 0; i < 10; i++) EXPECT_TRUE(Holds(vm, va + i * kPg, i));
   EXPECT_EQ(uvmexp.pgswapin, 4);
@@ -136,7 +137,9 @@ TEST_F(PdaemonTest, Scan_ReferencedInactivePagesGetASecondChance) {
   for (int i = 0; i < 8; i++) {
     vm_anon* anon = AnonAt(vm, va + i * kPg);
     EXPECT_EQ(anon->an_page == nullptr, i >= 4) << i;
-    if (i < 4) EXPECT_NE(anon->an_page->pqflags & PQ_ACTIVE, 0) << i;
+    if (i < 4) {
+      EXPECT_NE(anon->an_page->pqflags & PQ_ACTIVE, 0) << i;
+    }
   }
   for (int i = 0; i < 8; i++) EXPECT_TRUE(Holds(vm, va + i * kPg, i));
 }

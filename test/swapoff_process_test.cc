@@ -75,7 +75,7 @@ class SwapOffProcessTest : public ::testing::Test {
     procs_.push_back(*machine_->Spawn());
     Process& p0 = procs_[0];
     priv_ = *p0.Mmap(kPrivate * kPage, kReadWrite);
-    shared_ = *p0.Mmap(kShared * kPage, kReadWrite, {.shared = true});
+    shared_ = *p0.Mmap(kShared * kPage, kReadWrite, {.shared = true, .fixed_address = std::nullopt});
     seeds_.assign(kProcs, std::vector<int>(kPrivate));
     for (int i = 0; i < kPrivate; i++) {
       Fill(p0, priv_ + i * kPage, i);
