@@ -18,9 +18,8 @@
 #                  variant, about 20 minutes on a loaded 2-vCPU machine;
 #                  -> bench/results/compare.json)
 
-# emu/kmem.cc keeps its tables in Abseil's open-addressing hash maps (made
-# cheaper for the benchmarks' sake; see bench/README.md).
-target_link_libraries(uvmemu PUBLIC absl::flat_hash_map absl::node_hash_map)
+# emu/kmem_live.h finds its leaves in an Abseil open-addressing hash map.
+target_link_libraries(uvmemu PUBLIC absl::flat_hash_map)
 
 set(UVMEMU_BENCH_MIN_TIME "0.1" CACHE STRING
   "Seconds of measurement per benchmark for the 'bench' target")
