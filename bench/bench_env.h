@@ -54,16 +54,27 @@ inline void TuneMalloc() {
   (void)tuned;
 }
 
-#ifndef UVMEMU_BARE
-// Physical pages of the benchmark machine: the 256 MiB fork working set
-// of bench/fault_bench.cc twice over (parent and child copies), plus room.
-inline constexpr size_t kMachinePages = 2 * 65536 + 8192;
-
 // True unless the environment variable `name` is "0".
 inline bool EnvOn(const char* name) {
   const char* v = std::getenv(name);
   return v == nullptr || std::strcmp(v, "0") != 0;
 }
+
+// Whether the emulated kernel poisons and quarantines kmem blocks
+// (UVMEMU_BENCH_KMEM_DEBUG), recorded in the JSON context; the bare
+// build has no such checks.
+inline const char* KmemDebugLabel() {
+#ifdef UVMEMU_BARE
+  return "none";
+#else
+  return EnvOn("UVMEMU_BENCH_KMEM_DEBUG") ? "on" : "off";
+#endif
+}
+
+#ifndef UVMEMU_BARE
+// Physical pages of the benchmark machine: the 256 MiB fork working set
+// of bench/fault_bench.cc twice over (parent and child copies), plus room.
+inline constexpr size_t kMachinePages = 2 * 65536 + 8192;
 
 // The one machine (and so the one kernel) of the emulated run, shared by
 // the amap and the fault benchmarks.  It keeps the kernel's default

@@ -151,10 +151,16 @@ struct State {
   long pool_objects = 0;
 };
 
-State& S() {
-  static State* s = new State;  // never destroyed: usable at exit
-  return *s;
+// Never destroyed: usable at exit.  Made on first use, out of line, so
+// that S() inlines to a load and a branch.
+State* g_state = nullptr;
+
+[[gnu::noinline]] State& NewState() {
+  g_state = new State;
+  return *g_state;
 }
+
+State& S() { return g_state != nullptr ? *g_state : NewState(); }
 
 uintptr_t Addr(const void* p) { return reinterpret_cast<uintptr_t>(p); }
 

@@ -1,36 +1,26 @@
 // LiveBlocks (emu/kmem_live.h).
 #include "emu/kmem_live.h"
 
-#include <algorithm>
 #include <bit>
 
 namespace uvmemu::kmem {
 
-LiveBlocks::Leaf* LiveBlocks::FindLeaf(uintptr_t key, bool create) {
-  auto it = leaves_.find(key);
-  if (it != leaves_.end()) return it->second.get();
-  if (!create) return nullptr;
-  auto leaf = std::make_unique<Leaf>();
-  leaf->fill(0);
-  Leaf* raw = leaf.get();
-  leaves_.emplace(key, std::move(leaf));
-  return raw;
-}
-
 std::vector<uintptr_t> LiveBlocks::Addresses() const {
-  std::vector<uintptr_t> keys;
-  keys.reserve(leaves_.size());
-  for (const auto& [key, leaf] : leaves_) keys.push_back(key);
-  std::sort(keys.begin(), keys.end());
   std::vector<uintptr_t> out;
-  for (const uintptr_t key : keys) {
-    const Leaf& leaf = *leaves_.at(key);
-    for (size_t w = 0; w < kLeafWords; w++) {
-      for (uint64_t bits = leaf[w]; bits != 0; bits &= bits - 1) {
-        const uintptr_t granule =
-            (key << (kLeafShift - kGranuleShift)) + w * 64 +
-            static_cast<uintptr_t>(std::countr_zero(bits));
-        out.push_back(granule << kGranuleShift);
+  for (size_t t = 0; t < top_.size(); t++) {
+    if (top_[t] == nullptr) continue;
+    const Mid& mid = *top_[t];
+    for (size_t m = 0; m < mid.size(); m++) {
+      if (mid[m] == nullptr) continue;
+      const Leaf& leaf = *mid[m];
+      const uintptr_t leaf_base = (static_cast<uintptr_t>(t) << kMidShift) |
+                                  (static_cast<uintptr_t>(m) << kLeafShift);
+      for (size_t w = 0; w < kLeafWords; w++) {
+        for (uint64_t bits = leaf[w]; bits != 0; bits &= bits - 1) {
+          const uintptr_t granule =
+              w * 64 + static_cast<uintptr_t>(std::countr_zero(bits));
+          out.push_back(leaf_base + (granule << kGranuleShift));
+        }
       }
     }
   }

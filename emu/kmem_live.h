@@ -17,8 +17,6 @@
 #include <memory>
 #include <vector>
 
-#include "absl/container/flat_hash_map.h"
-
 namespace uvmemu::kmem {
 
 class LiveBlocks {
@@ -26,13 +24,12 @@ class LiveBlocks {
   // Blocks start at multiples of this.
   static constexpr uintptr_t kGranule = 16;
 
-  // `a` must be a multiple of kGranule.
+  // `a` must be a multiple of kGranule below 2^48 (a user address).
   void Insert(uintptr_t a) { *Word(a, true) |= Bit(a); }
   // `a` must be in the set.
   void Erase(uintptr_t a) { *Word(a, false) &= ~Bit(a); }
-  // Not const: it moves the cached leaf.
   bool Contains(uintptr_t a) {
-    if (a % kGranule != 0) return false;
+    if (a % kGranule != 0 || a >> kAddressBits != 0) return false;
     const uint64_t* w = Word(a, false);
     return w != nullptr && (*w & Bit(a)) != 0;
   }
@@ -40,11 +37,18 @@ class LiveBlocks {
   std::vector<uintptr_t> Addresses() const;
 
  private:
+  // A radix tree of two levels over 48-bit addresses, as a page table:
+  // the top level's entries cover 32 GiB each, a middle node's 2 MiB
+  // (one leaf each).  A lookup is two dependent loads and no hashing.
+  static constexpr unsigned kAddressBits = 48;
   static constexpr unsigned kGranuleShift = 4;
-  static constexpr unsigned kLeafShift = 21;  // 2 MiB per leaf
+  static constexpr unsigned kLeafShift = 21;
+  static constexpr unsigned kMidShift = 35;
   static constexpr size_t kLeafWords =
       (size_t{1} << (kLeafShift - kGranuleShift)) / 64;
   using Leaf = std::array<uint64_t, kLeafWords>;
+  using Mid =
+      std::array<std::unique_ptr<Leaf>, size_t{1} << (kMidShift - kLeafShift)>;
 
   static uint64_t Bit(uintptr_t a) {
     return uint64_t{1} << ((a >> kGranuleShift) % 64);
@@ -52,22 +56,22 @@ class LiveBlocks {
   // The word holding `a`'s bit; nullptr if its leaf does not exist and
   // `create` is false.
   uint64_t* Word(uintptr_t a, bool create) {
-    const uintptr_t key = a >> kLeafShift;
-    if (key != cached_key_) {
-      Leaf* leaf = FindLeaf(key, create);
-      if (leaf == nullptr) return nullptr;
-      cached_key_ = key;
-      cached_leaf_ = leaf;
+    std::unique_ptr<Mid>& mid = top_[a >> kMidShift];
+    if (mid == nullptr) {
+      if (!create) return nullptr;
+      mid = std::make_unique<Mid>();
     }
-    return &(*cached_leaf_)[(a >> (kGranuleShift + 6)) % kLeafWords];
+    std::unique_ptr<Leaf>& leaf = (*mid)[(a >> kLeafShift) % mid->size()];
+    if (leaf == nullptr) {
+      if (!create) return nullptr;
+      leaf = std::make_unique<Leaf>();  // zeroed
+    }
+    return &(*leaf)[(a >> (kGranuleShift + 6)) % kLeafWords];
   }
-  Leaf* FindLeaf(uintptr_t key, bool create);
 
-  // Leaves stay once made: the heap they cover is reused.
-  absl::flat_hash_map<uintptr_t, std::unique_ptr<Leaf>> leaves_;
-  // The leaf of the last lookup: most lookups hit it.
-  uintptr_t cached_key_ = UINTPTR_MAX;
-  Leaf* cached_leaf_ = nullptr;
+  // Nodes stay once made: the heap they cover is reused.
+  std::array<std::unique_ptr<Mid>, size_t{1} << (kAddressBits - kMidShift)>
+      top_;
 };
 
 }  // namespace uvmemu::kmem
