@@ -375,6 +375,11 @@ void Admit(void* p, uint32_t offset, size_t size, const kmem_site* site,
   ShowHeader(p, sizeof(Header));
   *HeaderOf(p) = Header{size, site, pc, offset, kHeaderMagic};
   HideHeader(p, offset);
+  if (!LiveBlocks::Covers(Addr(p)))
+    panic(
+        "kmem: the host allocated a block at %p, beyond the live set's "
+        "reach",
+        p);
   S().live.Insert(Addr(p));
 }
 

@@ -24,12 +24,17 @@ class LiveBlocks {
   // Blocks start at multiples of this.
   static constexpr uintptr_t kGranule = 16;
 
-  // `a` must be a multiple of kGranule below 2^48 (a user address).
+  // Whether Insert() takes `a`: a multiple of kGranule below 2^48 (a
+  // user address).
+  static bool Covers(uintptr_t a) {
+    return a % kGranule == 0 && a >> kAddressBits == 0;
+  }
+  // Covers(a) must hold.
   void Insert(uintptr_t a) { *Word(a, true) |= Bit(a); }
   // `a` must be in the set.
   void Erase(uintptr_t a) { *Word(a, false) &= ~Bit(a); }
   bool Contains(uintptr_t a) {
-    if (a % kGranule != 0 || a >> kAddressBits != 0) return false;
+    if (!Covers(a)) return false;
     const uint64_t* w = Word(a, false);
     return w != nullptr && (*w & Bit(a)) != 0;
   }
