@@ -18,7 +18,7 @@
 #                  variant, about 20 minutes on a loaded 2-vCPU machine;
 #                  -> bench/results/compare.json)
 
-# emu/kmem_live.h finds its leaves in an Abseil open-addressing hash map.
+# emu/kmem.cc's leak report groups the live blocks in an absl::flat_hash_map.
 target_link_libraries(uvmemu PUBLIC absl::flat_hash_map)
 
 set(UVMEMU_BENCH_MIN_TIME "0.1" CACHE STRING
