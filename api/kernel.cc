@@ -21,6 +21,7 @@ bool booted = false;
 Kernel::Kernel(const KernelConfig& config) {
   if (booted) panic("uvmemu::Kernel: a kernel is already running");
   booted = true;
+  kmem::SetDebug(config.kmem_debug);
   Trace::SetCapacity(config.trace_records);
   uvm_page_init(config.physical_pages);
   if (config.free_min != 0 || config.free_target != 0) {
@@ -54,6 +55,7 @@ Kernel::~Kernel() {
   uvm_swap_shutdown();
   mmu::Shutdown();
   uvm_page_shutdown();
+  kmem::SetDebug(true);  // the default, for code run without a kernel
   booted = false;
 }
 

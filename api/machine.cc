@@ -17,6 +17,7 @@ KernelConfig KernelConfigFor(const MachineConfig& c) {
   k.free_min = c.free_min;
   k.free_target = c.free_target;
   k.pagedaemon_thread = c.pagedaemon_thread;
+  k.kmem_debug = c.kmem_debug;
   return k;
 }
 

@@ -532,6 +532,8 @@ benchmark::internal::Benchmark* Args(benchmark::internal::Benchmark* b,
 
 const bool registered = [] {
   benchmark::AddCustomContext("uvmemu_build", uvmemu::bench::kBuildName);
+  benchmark::AddCustomContext("uvmemu_kmem_debug",
+                              uvmemu::bench::KmemDebugLabel());
   const struct {
     Case c;
     const char* name;

@@ -54,6 +54,23 @@ inline void TuneMalloc() {
   (void)tuned;
 }
 
+// True unless the environment variable `name` is "0".
+inline bool EnvOn(const char* name) {
+  const char* v = std::getenv(name);
+  return v == nullptr || std::strcmp(v, "0") != 0;
+}
+
+// Whether the emulated kernel poisons and quarantines kmem blocks
+// (UVMEMU_BENCH_KMEM_DEBUG), recorded in the JSON context; the bare
+// build has no such checks.
+inline const char* KmemDebugLabel() {
+#ifdef UVMEMU_BARE
+  return "none";
+#else
+  return EnvOn("UVMEMU_BENCH_KMEM_DEBUG") ? "on" : "off";
+#endif
+}
+
 #ifndef UVMEMU_BARE
 // Physical pages of the benchmark machine: the 256 MiB fork working set
 // of bench/fault_bench.cc twice over (parent and child copies), plus room.
@@ -61,15 +78,15 @@ inline constexpr size_t kMachinePages = 2 * 65536 + 8192;
 
 // The one machine (and so the one kernel) of the emulated run, shared by
 // the amap and the fault benchmarks.  It keeps the kernel's default
-// configuration (UVMHIST recording on) unless UVMEMU_BENCH_TRACE=0 is
-// set.  At exit its destructor reaps every process and aborts the run if
-// anything leaked.
+// configuration (UVMHIST recording on, kmem debugging on) unless
+// UVMEMU_BENCH_TRACE=0 or UVMEMU_BENCH_KMEM_DEBUG=0 is set.  At exit its
+// destructor reaps every process and aborts the run if anything leaked.
 inline Machine& TheMachine() {
   static Machine* machine = [] {
     TuneMalloc();
-    static Machine m({.physical_pages = kMachinePages});
-    const char* trace = std::getenv("UVMEMU_BENCH_TRACE");
-    Trace::Enable(trace == nullptr || std::strcmp(trace, "0") != 0);
+    static Machine m({.physical_pages = kMachinePages,
+                      .kmem_debug = EnvOn("UVMEMU_BENCH_KMEM_DEBUG")});
+    Trace::Enable(EnvOn("UVMEMU_BENCH_TRACE"));
     return &m;
   }();
   return *machine;

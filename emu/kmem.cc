@@ -3,13 +3,17 @@
 // and a quarantine (emu/kmem_debug.h) and failure injection
 // (emu/inject_point.h).
 //
-// Every block comes from the host's malloc (exactly the size asked for,
-// so a host sanitizer sees overruns) and is entered in a side table
-// keyed by address that remembers its size, its allocation site and, for
-// pool objects, its cache.  Accounting is kept per call site (the static
-// kmem_site of the kmem_alloc / pool_cache_get call) and reported in a
-// fixed order (file, line, function; pools by name first), never in
-// hash or address order.
+// Every block comes from the host's malloc with a 32-byte header in
+// front (its size, allocation site, pool cache and a magic number; more
+// padding for pool objects aligned beyond 16 bytes) and ends exactly at
+// the size asked for, so a host sanitizer sees overruns; under
+// AddressSanitizer the header is poisoned, so underruns are seen too.
+// The set of live blocks (emu/kmem_live.h) says which pointers have a
+// header: a pointer not in it is never dereferenced.  Outstanding
+// objects and bytes are counted as they change; the report per call
+// site (the static kmem_site of the kmem_alloc / pool_cache_get call) is
+// gathered from the headers when asked for, in a fixed order (file,
+// line, function; pools by name first), never in address order.
 //
 // Rules, as a DIAGNOSTIC NetBSD kernel of the uvm_amap.c 1.87 era
 // enforces them (each violation panics):
@@ -24,38 +28,50 @@
 //   - pool_cache_get/put on a cache that is not bootstrapped;
 //   - pool_cache_destroy(), or a second pool_cache_bootstrap(), of a
 //     cache with objects outstanding.  A second bootstrap of an idle
-//     cache re-initialises it: the kernel is rebooted per test.
+//     cache re-initialises it: the kernel is rebooted per test;
+//   - a free of a block whose header was overwritten.
 // KM_NOSLEEP allocations and pool gets without PR_WAITOK are failure
 // points (uvmemu::inject::ShouldFail) and return NULL when the plan says
 // so; KM_SLEEP / PR_WAITOK never return NULL (host exhaustion panics).
 //
 // Pool caches keep no free objects: every get allocates (and runs the
 // constructor), every put runs the destructor and frees, so a stale
-// object pointer always lands in poison.
+// object pointer always lands in poison (or, with kmem debugging off,
+// in memory given back to the host).
 //
 // The machine runs on one host thread (LWPs are fibers): no locking.
+#include <sys/kmem.h>
+#include <sys/pool.h>
+#include <sys/systm.h>
+
 #include <algorithm>
+#include <array>
 #include <cstddef>
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
-#include <deque>
 #include <string>
 #include <tuple>
 #include <utility>
 #include <vector>
 
 #include "absl/container/flat_hash_map.h"
-#include "absl/container/node_hash_map.h"
-
-#include <sys/kmem.h>
-#include <sys/pool.h>
-#include <sys/systm.h>
-
 #include "emu/inject_point.h"
 #include "emu/kmem_debug.h"
+#include "emu/kmem_live.h"
 #include "emu/kmem_stats.h"
+
+#if defined(__SANITIZE_ADDRESS__)
+#define UVMEMU_KMEM_ASAN 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define UVMEMU_KMEM_ASAN 1
+#endif
+#endif
+#ifdef UVMEMU_KMEM_ASAN
+#include <sanitizer/asan_interface.h>
+#endif
 
 namespace {
 
@@ -64,28 +80,59 @@ using uvmemu::kmem::kAllocPoison;
 using uvmemu::kmem::kFreePoison;
 using uvmemu::kmem::kQuarantineBlocks;
 using uvmemu::kmem::kQuarantineBytes;
+using uvmemu::kmem::LiveBlocks;
 
 // NetBSD's KMEM_QUANTUM_SIZE on LP64 of that era.
 constexpr size_t kKmemQuantum = 8;
 
-struct Counts {
-  long objects = 0;
-  long bytes = 0;
-};
-
-struct Live {
+// In front of every live block.
+struct Header {
   size_t size;
   const kmem_site* site;
-  pool_cache* pc;  // nullptr for a kmem block
-  Counts* counts;  // its site's entry in kmem_sites / pool_sites
+  pool_cache* pc;   // nullptr for a kmem block
+  uint32_t offset;  // from the start of the host allocation to the block
+  uint32_t magic;
 };
+constexpr uint32_t kHeaderMagic = 0x6b6d656d;  // "kmem"
+static_assert(sizeof(Header) % LiveBlocks::kGranule == 0);
+static_assert(alignof(std::max_align_t) == LiveBlocks::kGranule);
 
 struct Quarantined {
   uintptr_t addr;
   size_t size;
+  uint32_t offset;
   const kmem_site* alloc_site;
   const kmem_site* free_site;
   const char* pool_name;  // nullptr for a kmem block
+};
+
+// The quarantine FIFO: a ring, so a free allocates nothing.  It holds at
+// most kQuarantineBlocks + 1 blocks (one more just before an eviction).
+class QuarantineRing {
+ public:
+  size_t size() const { return count_; }
+  bool empty() const { return count_ == 0; }
+  // i = 0 is the oldest
+  const Quarantined& operator[](size_t i) const {
+    return ring_[(head_ + i) % kCapacity];
+  }
+  void push_back(const Quarantined& q) {
+    ring_[(head_ + count_) % kCapacity] = q;
+    count_++;
+  }
+  void erase(size_t i) {
+    for (size_t j = i; j > 0; j--)  // the older ones move up one
+      ring_[(head_ + j) % kCapacity] = ring_[(head_ + j - 1) % kCapacity];
+    head_ = (head_ + 1) % kCapacity;
+    count_--;
+  }
+
+ private:
+  static constexpr size_t kCapacity = 256;
+  static_assert(kQuarantineBlocks + 1 <= kCapacity);
+  std::array<Quarantined, kCapacity> ring_;
+  size_t head_ = 0;
+  size_t count_ = 0;
 };
 
 struct CacheInfo {
@@ -93,33 +140,47 @@ struct CacheInfo {
   size_t align;  // host alignment of its objects
 };
 
-// The tables are looked up on every allocation and free (an anon per
-// fault), so they are open-addressing hash tables (no allocation per
-// entry); nothing iterates them in hash order where the order shows
-// (reports are sorted, the quarantine is a FIFO).  The per-site counts
-// are node maps: a live block points at its site's counts, so a free
-// needs no second lookup.
 struct State {
-  absl::flat_hash_map<uintptr_t, Live> live;
-  // oldest first; at most kQuarantineBlocks, so the rare lookups by
-  // address (double free, InQuarantine) scan it
-  std::deque<Quarantined> quarantine;
+  LiveBlocks live;
+  QuarantineRing quarantine;
   size_t quarantine_bytes = 0;
-  absl::node_hash_map<const kmem_site*, Counts> kmem_sites;
-  absl::node_hash_map<std::pair<const pool_cache*, const kmem_site*>, Counts>
-      pool_sites;
+  bool debug = true;              // poison and quarantine (emu/kmem_debug.h)
   std::vector<CacheInfo> caches;  // bootstrapped, in bootstrap order
   long kmem_objects = 0;
   long kmem_bytes = 0;
   long pool_objects = 0;
 };
 
-State& S() {
-  static State* s = new State;  // never destroyed: usable at exit
-  return *s;
+// Never destroyed: usable at exit.  Made on first use, out of line, so
+// that S() inlines to a load and a branch.
+State* g_state = nullptr;
+
+[[gnu::noinline]] State& NewState() {
+  g_state = new State;
+  return *g_state;
 }
 
+State& S() { return g_state != nullptr ? *g_state : NewState(); }
+
 uintptr_t Addr(const void* p) { return reinterpret_cast<uintptr_t>(p); }
+
+Header* HeaderOf(void* p) {
+  return reinterpret_cast<Header*>(static_cast<char*>(p) - sizeof(Header));
+}
+
+// Under AddressSanitizer the bytes in front of a block (header and
+// padding) are poisoned except while this file reads or writes them.
+void HideHeader([[maybe_unused]] void* p, [[maybe_unused]] size_t offset) {
+#ifdef UVMEMU_KMEM_ASAN
+  ASAN_POISON_MEMORY_REGION(static_cast<char*>(p) - offset, offset);
+#endif
+}
+
+void ShowHeader([[maybe_unused]] void* p, [[maybe_unused]] size_t offset) {
+#ifdef UVMEMU_KMEM_ASAN
+  ASAN_UNPOISON_MEMORY_REGION(static_cast<char*>(p) - offset, offset);
+#endif
+}
 
 const char* Basename(const char* file) {
   if (file == nullptr) return "?";
@@ -136,15 +197,17 @@ std::string SiteName(const kmem_site* site) {
 
 // Deterministic order of sites in reports.
 auto SiteKey(const kmem_site* site) {
-  return std::make_tuple(std::string(site != nullptr ? Basename(site->ks_file)
-                                                     : ""),
-                         site != nullptr ? site->ks_line : 0,
-                         std::string(site != nullptr && site->ks_func != nullptr
-                                         ? site->ks_func
-                                         : ""),
-                         std::string(site != nullptr && site->ks_file != nullptr
-                                         ? site->ks_file
-                                         : ""));
+  return std::make_tuple(
+      std::string(site != nullptr ? Basename(site->ks_file) : ""),
+      site != nullptr ? site->ks_line : 0,
+      std::string(site != nullptr && site->ks_func != nullptr ? site->ks_func
+                                                              : ""),
+      std::string(site != nullptr && site->ks_file != nullptr ? site->ks_file
+                                                              : ""));
+}
+
+const char* CacheName(const pool_cache* pc) {
+  return pc != nullptr && pc->pc_wchan != nullptr ? pc->pc_wchan : "?";
 }
 
 // kFreePoison repeated over kPoisonChunk bytes: poison is checked a chunk
@@ -161,12 +224,18 @@ const unsigned char* PoisonChunk() {
   return chunk;
 }
 
-// Eight bytes at a time, in a loop the compiler vectorises (a memcpy of
-// a variable size here became a `rep movsq`, slow to start for the small
-// blocks that are most of them).
+// Small blocks eight bytes at a time; from 128 bytes on, copied from the
+// pattern a chunk at a time, with the library's vector stores (a loop of
+// 8-byte stores, which -O2 does not vectorise, took 3 to 4.5 times as
+// long from 256 bytes on; a call to memcpy is slower under 64 bytes).
 void FillFreePoison(void* p, size_t n) {
   unsigned char* b = static_cast<unsigned char*>(p);
   const unsigned char* pat = PoisonChunk();
+  if (n >= 128) {
+    for (size_t i = 0; i < n; i += kPoisonChunk)
+      std::memcpy(b + i, pat, std::min(kPoisonChunk, n - i));
+    return;
+  }
   uint64_t word;
   std::memcpy(&word, pat, sizeof word);
   size_t i = 0;
@@ -188,9 +257,15 @@ size_t FirstUnpoisoned(const void* p, size_t n) {
   return n;
 }
 
+// Gives a block's host allocation back to the host.
+void HostFree(void* p, size_t offset) {
+  ShowHeader(p, offset);
+  std::free(static_cast<char*>(p) - offset);
+}
+
 // Index of the quarantined block at `a`, or -1.
 ptrdiff_t FindQuarantined(uintptr_t a) {
-  const std::deque<Quarantined>& q = S().quarantine;
+  const QuarantineRing& q = S().quarantine;
   for (size_t i = 0; i < q.size(); i++)
     if (q[i].addr == a) return static_cast<ptrdiff_t>(i);
   return -1;
@@ -202,12 +277,12 @@ ptrdiff_t FindQuarantined(uintptr_t a) {
 void Release(size_t i) {
   State& s = S();
   const Quarantined q = s.quarantine[i];
-  const size_t off =
-      FirstUnpoisoned(reinterpret_cast<const void*>(q.addr), q.size);
+  void* p = reinterpret_cast<void*>(q.addr);
+  const size_t off = FirstUnpoisoned(p, q.size);
   std::string msg;
   if (off != q.size) {
     char buf[64];
-    std::snprintf(buf, sizeof buf, "%p", reinterpret_cast<void*>(q.addr));
+    std::snprintf(buf, sizeof buf, "%p", p);
     msg = "kmem: write after free: " + std::to_string(q.size) + "-byte " +
           (q.pool_name != nullptr
                ? std::string("object of pool cache \"") + q.pool_name + "\""
@@ -216,25 +291,27 @@ void Release(size_t i) {
           " and freed at " + SiteName(q.free_site) +
           " was modified at offset " + std::to_string(off);
   }
-  if (i == 0)
-    s.quarantine.pop_front();
-  else
-    s.quarantine.erase(s.quarantine.begin() + static_cast<ptrdiff_t>(i));
+  s.quarantine.erase(i);
   s.quarantine_bytes -= q.size;
-  std::free(reinterpret_cast<void*>(q.addr));
+  HostFree(p, q.offset);
   if (!msg.empty()) panic("%s", msg.c_str());
 }
 
 void EvictOldest() { Release(0); }
 
-// Poison a block that has left the live table and park it in quarantine.
-void Quarantine(void* p, const Live& l, const kmem_site* free_site) {
+// A block that has left the live set: poisoned and parked in quarantine
+// with kmem debugging on, given back to the host at once with it off.
+void Retire(void* p, const Header& h, const kmem_site* free_site) {
   State& s = S();
-  FillFreePoison(p, l.size);
+  if (!s.debug) {
+    HostFree(p, h.offset);
+    return;
+  }
+  FillFreePoison(p, h.size);
   s.quarantine.push_back(
-      Quarantined{Addr(p), l.size, l.site, free_site,
-                  l.pc != nullptr ? l.pc->pc_wchan : nullptr});
-  s.quarantine_bytes += l.size;
+      Quarantined{Addr(p), h.size, h.offset, h.site, free_site,
+                  h.pc != nullptr ? h.pc->pc_wchan : nullptr});
+  s.quarantine_bytes += h.size;
   while (s.quarantine.size() > kQuarantineBlocks ||
          (s.quarantine_bytes > kQuarantineBytes && s.quarantine.size() > 1))
     EvictOldest();
@@ -247,14 +324,63 @@ void Quarantine(void* p, const Live& l, const kmem_site* free_site) {
   const ptrdiff_t i = FindQuarantined(Addr(p));
   if (i >= 0) {
     const Quarantined& q = S().quarantine[static_cast<size_t>(i)];
-    panic("%s: double free of %p at %s: %zu-byte %s allocated at %s was "
-          "already freed at %s",
-          who, p, SiteName(site).c_str(), q.size,
-          q.pool_name != nullptr ? "pool object" : "block",
-          SiteName(q.alloc_site).c_str(), SiteName(q.free_site).c_str());
+    panic(
+        "%s: double free of %p at %s: %zu-byte %s allocated at %s was "
+        "already freed at %s",
+        who, p, SiteName(site).c_str(), q.size,
+        q.pool_name != nullptr ? "pool object" : "block",
+        SiteName(q.alloc_site).c_str(), SiteName(q.free_site).c_str());
   }
-  panic("%s: freeing unknown pointer %p at %s", who, p,
-        SiteName(site).c_str());
+  panic("%s: freeing unknown pointer %p at %s", who, p, SiteName(site).c_str());
+}
+
+// The header of live block `p` (a copy: the original stays hidden from
+// AddressSanitizer); panics if `p` is not live or its header was
+// overwritten.
+Header LiveHeader(const char* who, void* p, const kmem_site* site) {
+  if (!S().live.Contains(Addr(p))) BadFree(who, p, site);
+  Header* hp = HeaderOf(p);
+  ShowHeader(p, sizeof(Header));
+  const Header h = *hp;
+  HideHeader(p, sizeof(Header));
+  if (h.magic != kHeaderMagic)
+    panic(
+        "%s: %p freed at %s: its header was overwritten (a write in the "
+        "%zu bytes before the block)",
+        who, p, SiteName(site).c_str(), sizeof(Header));
+  return h;
+}
+
+// The host allocation for a block of `size` bytes aligned to `align` (a
+// power of 2, at least 16), with room for the header; returns the block,
+// or nullptr if the host has no memory.  `*offset` is set to the
+// distance from the host allocation to the block.
+void* HostAlloc(size_t size, size_t align, uint32_t* offset) {
+  const size_t off = std::max(sizeof(Header), align);
+  if (size > SIZE_MAX - off) return nullptr;
+  void* base = nullptr;
+  if (align <= alignof(std::max_align_t)) {
+    base = std::malloc(off + size);
+  } else if (posix_memalign(&base, align, off + size) != 0) {
+    base = nullptr;
+  }
+  if (base == nullptr) return nullptr;
+  *offset = static_cast<uint32_t>(off);
+  return static_cast<char*>(base) + off;
+}
+
+// Writes block `p`'s header and enters it in the live set.
+void Admit(void* p, uint32_t offset, size_t size, const kmem_site* site,
+           pool_cache* pc) {
+  ShowHeader(p, sizeof(Header));
+  *HeaderOf(p) = Header{size, site, pc, offset, kHeaderMagic};
+  HideHeader(p, offset);
+  if (!LiveBlocks::Covers(Addr(p)))
+    panic(
+        "kmem: the host allocated a block at %p, beyond the live set's "
+        "reach",
+        p);
+  S().live.Insert(Addr(p));
 }
 
 void* Alloc(size_t size, km_flag_t flags, const kmem_site* site, bool zero) {
@@ -269,18 +395,19 @@ void* Alloc(size_t size, km_flag_t flags, const kmem_site* site, bool zero) {
   uvmemu::inject::OnAllocation(AllocKind::kKmem, site);
   if (nosleep && uvmemu::inject::ShouldFail(AllocKind::kKmem, site))
     return nullptr;
-  void* p = std::malloc(size);
+  uint32_t offset = 0;
+  void* p = HostAlloc(size, alignof(std::max_align_t), &offset);
   if (p == nullptr) {
     if (nosleep) return nullptr;
     panic("%s: host out of memory allocating %zu bytes at %s", who, size,
           SiteName(site).c_str());
   }
-  std::memset(p, zero ? 0 : kAllocPoison, size);
   State& s = S();
-  Counts& c = s.kmem_sites[site];
-  s.live[Addr(p)] = Live{size, site, nullptr, &c};
-  c.objects++;
-  c.bytes += static_cast<long>(size);
+  if (zero)
+    std::memset(p, 0, size);
+  else if (s.debug)
+    std::memset(p, kAllocPoison, size);
+  Admit(p, offset, size, site, nullptr);
   s.kmem_objects++;
   s.kmem_bytes += static_cast<long>(size);
   return p;
@@ -298,10 +425,6 @@ void RelinkCaches() {
     caches[i].pc->pc_next = i + 1 < caches.size() ? caches[i + 1].pc : nullptr;
 }
 
-const char* CacheName(const pool_cache* pc) {
-  return pc != nullptr && pc->pc_wchan != nullptr ? pc->pc_wchan : "?";
-}
-
 }  // namespace
 
 struct kmem_ptr kmem_alloc_site(size_t size, km_flag_t flags,
@@ -315,25 +438,22 @@ struct kmem_ptr kmem_zalloc_site(size_t size, km_flag_t flags,
 }
 
 void kmem_free_site(void* p, size_t size, const struct kmem_site* site) {
+  const Header h = LiveHeader("kmem_free", p, site);
+  if (h.pc != nullptr)
+    panic(
+        "kmem_free: %p freed at %s is an object of pool cache \"%s\" "
+        "allocated at %s, not a kmem block",
+        p, SiteName(site).c_str(), CacheName(h.pc), SiteName(h.site).c_str());
+  if (h.size != size)
+    panic(
+        "kmem_free: size mismatch: freeing %zu bytes at %s of a %zu-byte "
+        "block allocated at %s",
+        size, SiteName(site).c_str(), h.size, SiteName(h.site).c_str());
   State& s = S();
-  auto it = s.live.find(Addr(p));
-  if (it == s.live.end()) BadFree("kmem_free", p, site);
-  const Live l = it->second;
-  if (l.pc != nullptr)
-    panic("kmem_free: %p freed at %s is an object of pool cache \"%s\" "
-          "allocated at %s, not a kmem block",
-          p, SiteName(site).c_str(), CacheName(l.pc),
-          SiteName(l.site).c_str());
-  if (l.size != size)
-    panic("kmem_free: size mismatch: freeing %zu bytes at %s of a %zu-byte "
-          "block allocated at %s",
-          size, SiteName(site).c_str(), l.size, SiteName(l.site).c_str());
-  s.live.erase(it);
-  l.counts->objects--;
-  l.counts->bytes -= static_cast<long>(l.size);
+  s.live.Erase(Addr(p));
   s.kmem_objects--;
-  s.kmem_bytes -= static_cast<long>(l.size);
-  Quarantine(p, l, site);
+  s.kmem_bytes -= static_cast<long>(h.size);
+  Retire(p, h, site);
 }
 
 size_t kmem_roundup_size(size_t size) {
@@ -355,14 +475,16 @@ void pool_cache_bootstrap(struct pool_cache* pc, size_t size,
     panic("pool_cache_bootstrap: pool cache \"%s\" with object size 0",
           wchan != nullptr ? wchan : "?");
   if (align != 0 && (align & (align - 1)) != 0)
-    panic("pool_cache_bootstrap: pool cache \"%s\": alignment %u is not a "
-          "power of 2",
-          wchan != nullptr ? wchan : "?", align);
+    panic(
+        "pool_cache_bootstrap: pool cache \"%s\": alignment %u is not a "
+        "power of 2",
+        wchan != nullptr ? wchan : "?", align);
   CacheInfo* ci = FindCache(pc);
   if (ci != nullptr && pc->pc_nout != 0)
-    panic("pool_cache_bootstrap: pool cache \"%s\" bootstrapped again with "
-          "%ld objects outstanding",
-          CacheName(pc), pc->pc_nout);
+    panic(
+        "pool_cache_bootstrap: pool cache \"%s\" bootstrapped again with "
+        "%ld objects outstanding",
+        CacheName(pc), pc->pc_nout);
   const size_t host_align = std::max<size_t>(align, alignof(std::max_align_t));
   if (ci == nullptr) {
     S().caches.push_back(CacheInfo{pc, host_align});
@@ -386,18 +508,13 @@ void pool_cache_destroy(struct pool_cache* pc) {
     panic("pool_cache_destroy: pool cache %p is not bootstrapped",
           static_cast<void*>(pc));
   if (pc->pc_nout != 0)
-    panic("pool_cache_destroy: pool cache \"%s\" busy: %ld objects "
-          "outstanding",
-          CacheName(pc), pc->pc_nout);
+    panic(
+        "pool_cache_destroy: pool cache \"%s\" busy: %ld objects "
+        "outstanding",
+        CacheName(pc), pc->pc_nout);
   std::vector<CacheInfo>& caches = S().caches;
   caches.erase(std::find_if(caches.begin(), caches.end(),
                             [pc](const CacheInfo& c) { return c.pc == pc; }));
-  // the cache's per-site counts are all zero now
-  auto& ps = S().pool_sites;
-  for (auto it = ps.begin(); it != ps.end();) {
-    const auto cur = it++;  // erasing leaves the other iterators valid
-    if (cur->first.first == pc) ps.erase(cur);
-  }
   pc->pc_ctor_called = 0;
   pc->pc_next = nullptr;
   RelinkCaches();
@@ -415,8 +532,9 @@ struct kmem_ptr pool_cache_get_site(struct pool_cache* pc, int flags,
     pc->pc_nfail++;
     return kmem_ptr{nullptr};
   }
-  void* p = nullptr;
-  if (posix_memalign(&p, ci->align, pc->pc_size) != 0 || p == nullptr) {
+  uint32_t offset = 0;
+  void* p = HostAlloc(pc->pc_size, ci->align, &offset);
+  if (p == nullptr) {
     if (nowait) {
       pc->pc_nfail++;
       return kmem_ptr{nullptr};
@@ -424,18 +542,15 @@ struct kmem_ptr pool_cache_get_site(struct pool_cache* pc, int flags,
     panic("pool_cache_get: host out of memory for pool cache \"%s\" at %s",
           CacheName(pc), SiteName(site).c_str());
   }
-  std::memset(p, kAllocPoison, pc->pc_size);
+  State& s = S();
+  if (s.debug) std::memset(p, kAllocPoison, pc->pc_size);
   if (pc->pc_ctor != nullptr && pc->pc_ctor(pc->pc_arg, p, flags) != 0) {
     // as NetBSD: a failing constructor makes the get fail
-    std::free(p);
+    HostFree(p, offset);
     pc->pc_nfail++;
     return kmem_ptr{nullptr};
   }
-  State& s = S();
-  Counts& c = s.pool_sites[{pc, site}];
-  s.live[Addr(p)] = Live{pc->pc_size, site, pc, &c};
-  c.objects++;
-  c.bytes += static_cast<long>(pc->pc_size);
+  Admit(p, offset, pc->pc_size, site, pc);
   s.pool_objects++;
   pc->pc_nout++;
   pc->pc_nget++;
@@ -447,28 +562,26 @@ void pool_cache_put_site(struct pool_cache* pc, void* p,
   if (FindCache(pc) == nullptr)
     panic("pool_cache_put: pool cache %p is not bootstrapped (at %s)",
           static_cast<void*>(pc), SiteName(site).c_str());
-  State& s = S();
-  auto it = s.live.find(Addr(p));
-  if (it == s.live.end()) BadFree("pool_cache_put", p, site);
-  const Live l = it->second;
-  if (l.pc != pc) {
-    if (l.pc == nullptr)
-      panic("pool_cache_put: %p put to pool cache \"%s\" at %s is a "
-            "%zu-byte kmem block allocated at %s",
-            p, CacheName(pc), SiteName(site).c_str(), l.size,
-            SiteName(l.site).c_str());
-    panic("pool_cache_put: %p put to pool cache \"%s\" at %s is an object "
-          "of pool cache \"%s\" allocated at %s",
-          p, CacheName(pc), SiteName(site).c_str(), CacheName(l.pc),
-          SiteName(l.site).c_str());
+  const Header h = LiveHeader("pool_cache_put", p, site);
+  if (h.pc != pc) {
+    if (h.pc == nullptr)
+      panic(
+          "pool_cache_put: %p put to pool cache \"%s\" at %s is a "
+          "%zu-byte kmem block allocated at %s",
+          p, CacheName(pc), SiteName(site).c_str(), h.size,
+          SiteName(h.site).c_str());
+    panic(
+        "pool_cache_put: %p put to pool cache \"%s\" at %s is an object "
+        "of pool cache \"%s\" allocated at %s",
+        p, CacheName(pc), SiteName(site).c_str(), CacheName(h.pc),
+        SiteName(h.site).c_str());
   }
   if (pc->pc_dtor != nullptr) pc->pc_dtor(pc->pc_arg, p);
-  s.live.erase(it);
-  l.counts->objects--;
-  l.counts->bytes -= static_cast<long>(l.size);
+  State& s = S();
+  s.live.Erase(Addr(p));
   s.pool_objects--;
   pc->pc_nout--;
-  Quarantine(p, l, site);
+  Retire(p, h, site);
 }
 
 namespace uvmemu::kmem {
@@ -494,36 +607,50 @@ long PoolOutstanding(const char* wchan) {
 // kmem: 2 blocks, 256 bytes at amap_alloc1 (uvm_amap.cc:200)
 // pool "amappl": 1 object, 96 bytes at amap_alloc1 (uvm_amap.cc:183)
 std::string LeakReport() {
-  const State& s = S();
-  std::string out;
+  State& s = S();
+  struct Counts {
+    long objects = 0;
+    long bytes = 0;
+  };
+  absl::flat_hash_map<std::pair<const pool_cache*, const kmem_site*>, Counts>
+      sites;
+  for (const uintptr_t a : s.live.Addresses()) {
+    void* p = reinterpret_cast<void*>(a);
+    ShowHeader(p, sizeof(Header));
+    const Header h = *HeaderOf(p);
+    HideHeader(p, sizeof(Header));
+    Counts& c = sites[{h.pc, h.site}];
+    c.objects++;
+    c.bytes += static_cast<long>(h.size);
+  }
   auto plural = [](long n, const char* one, const char* many) {
     return std::to_string(n) + " " + (n == 1 ? one : many);
   };
 
   std::vector<std::pair<decltype(SiteKey(nullptr)), std::string>> kmem_lines;
-  for (const auto& [site, c] : s.kmem_sites) {
-    if (c.objects == 0 && c.bytes == 0) continue;
-    kmem_lines.emplace_back(SiteKey(site),
-                            "kmem: " + plural(c.objects, "block", "blocks") +
-                                ", " + std::to_string(c.bytes) +
-                                " bytes at " + SiteName(site) + "\n");
-  }
-  std::sort(kmem_lines.begin(), kmem_lines.end());
-  for (const auto& l : kmem_lines) out += l.second;
-
   std::vector<std::pair<std::pair<std::string, decltype(SiteKey(nullptr))>,
                         std::string>>
       pool_lines;
-  for (const auto& [key, c] : s.pool_sites) {
-    if (c.objects == 0 && c.bytes == 0) continue;
-    const std::string name = CacheName(key.first);
-    pool_lines.push_back(
-        {{name, SiteKey(key.second)},
-         "pool \"" + name + "\": " + plural(c.objects, "object", "objects") +
-             ", " + std::to_string(c.bytes) + " bytes at " +
-             SiteName(key.second) + "\n"});
+  for (const auto& [key, c] : sites) {
+    const auto& [pc, site] = key;
+    if (pc == nullptr) {
+      kmem_lines.emplace_back(
+          SiteKey(site), "kmem: " + plural(c.objects, "block", "blocks") +
+                             ", " + std::to_string(c.bytes) + " bytes at " +
+                             SiteName(site) + "\n");
+    } else {
+      const std::string name = CacheName(pc);
+      pool_lines.push_back(
+          {{name, SiteKey(site)},
+           "pool \"" + name + "\": " + plural(c.objects, "object", "objects") +
+               ", " + std::to_string(c.bytes) + " bytes at " + SiteName(site) +
+               "\n"});
+    }
   }
+  std::sort(kmem_lines.begin(), kmem_lines.end());
   std::sort(pool_lines.begin(), pool_lines.end());
+  std::string out;
+  for (const auto& l : kmem_lines) out += l.second;
   for (const auto& l : pool_lines) out += l.second;
   return out;
 }
@@ -532,10 +659,10 @@ bool InQuarantine(const void* p) { return FindQuarantined(Addr(p)) >= 0; }
 
 void CheckQuarantine() {
   // oldest first; a block found written is released as it is reported
-  const std::deque<Quarantined>& q = S().quarantine;
+  const QuarantineRing& q = S().quarantine;
   for (size_t i = 0; i < q.size(); i++) {
-    if (FirstUnpoisoned(reinterpret_cast<const void*>(q[i].addr),
-                        q[i].size) != q[i].size) {
+    if (FirstUnpoisoned(reinterpret_cast<const void*>(q[i].addr), q[i].size) !=
+        q[i].size) {
       Release(i);
       return;  // not reached
     }
@@ -546,5 +673,12 @@ void FlushQuarantine() {
   CheckQuarantine();
   while (!S().quarantine.empty()) EvictOldest();
 }
+
+void SetDebug(bool on) {
+  if (!on) FlushQuarantine();
+  S().debug = on;
+}
+
+bool DebugEnabled() { return S().debug; }
 
 }  // namespace uvmemu::kmem

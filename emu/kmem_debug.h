@@ -8,6 +8,14 @@
 // data.  When a block leaves quarantine its poison is checked; a block
 // written after it was freed panics, naming where it was allocated and
 // freed.  Newly allocated (not zeroed) memory is filled with 0xa5 bytes.
+//
+// Poisoning and the quarantine are kmem debugging, on by default
+// (KernelConfig::kmem_debug): the default build's detector of reads and
+// writes after free (AddressSanitizer builds have their own).  With it
+// off, blocks go back to the host at once and new blocks are not filled:
+// a use after free is no longer caught.  Accounting, the leak report and
+// every misuse panic of kmem_free / pool_cache_put stay; a double free
+// is then reported as the free of an unknown pointer.
 #ifndef UVMEMU_EMU_KMEM_DEBUG_H
 #define UVMEMU_EMU_KMEM_DEBUG_H
 
@@ -28,6 +36,12 @@ bool InQuarantine(const void* p);
 void CheckQuarantine();
 // Check, then give every quarantined block back to the host.
 void FlushQuarantine();
+
+// Turns kmem debugging (poisoning and the quarantine) on or off; turning
+// it off flushes the quarantine first.  On at process start; the Kernel
+// sets it from KernelConfig::kmem_debug at boot and back on at shutdown.
+void SetDebug(bool on);
+bool DebugEnabled();
 
 }  // namespace uvmemu::kmem
 

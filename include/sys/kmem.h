@@ -1,6 +1,7 @@
 /*
  * NetBSD <sys/kmem.h>: the kernel memory allocator, with per-call-site
- * accounting, poisoning and failure injection (emu/kmem.cc).
+ * accounting, failure injection and, with kmem debugging on (the
+ * default), poisoning and a quarantine (emu/kmem.cc, emu/kmem_debug.h).
  *
  * kmem_alloc() returns a kmem_ptr rather than void *: C lets an untyped
  * allocation be assigned to any object pointer and the port's lines do

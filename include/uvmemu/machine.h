@@ -26,6 +26,7 @@ struct MachineConfig {
   size_t host_mapping_budget = 30000;  // well under vm.max_map_count
   size_t max_processes = 64;
   size_t trace_records = 4096;
+  bool kmem_debug = true;  // see KernelConfig
 };
 
 class Machine {
