@@ -199,7 +199,9 @@ TEST_F(Slow_PagingSoakTest, PressureSwapOffAndFork_NoByteLost) {
   constexpr int kSteps = 60000;
   for (int step = 0; step < kSteps; step++) {
     ASSERT_NO_FATAL_FAILURE(Step(step));
-    if (step % 250 == 249) ASSERT_NO_FATAL_FAILURE(CheckAll(step));
+    if (step % 250 == 249) {
+      ASSERT_NO_FATAL_FAILURE(CheckAll(step));
+    }
   }
   ASSERT_NO_FATAL_FAILURE(CheckAll(kSteps));
   const MemoryStats st = machine_->Stats();
