@@ -11,6 +11,7 @@
 
 #include "emu/kmem_debug.h"
 #include "emu/kmem_stats.h"
+#include "test/panic_message.h"
 #include "uvm/uvm.h"
 #include "uvmemu/kernel.h"
 #include "uvmemu/panic.h"
@@ -25,23 +26,13 @@
 
 namespace {
 
-using uvmemu::KernelPanic;
-using uvmemu::ScopedPanicThrows;
+using uvmemu::testing::PanicMessage;
+
 namespace kmem = uvmemu::kmem;
 
 void* debug_alloc_64() { return kmem_alloc(64, KM_SLEEP); }
 void debug_free_64(void* p) { kmem_free(p, 64); }
 void debug_free_32(void* p) { kmem_free(p, 32); }
-
-std::string PanicMessage(void (*fn)(void*), void* arg) {
-  ScopedPanicThrows throws;
-  try {
-    fn(arg);
-  } catch (const KernelPanic& e) {
-    return e.what();
-  }
-  return "";
-}
 
 // kmem debugging off for the test's duration.
 class KmemDebugOff : public testing::Test {
@@ -68,17 +59,8 @@ TEST(KmemDebug, TurningItOff_ChecksTheQuarantineFirst) {
   debug_free_64(p);
   ASSERT_TRUE(kmem::InQuarantine(p));
   p[5] = 0;  // still allocator-owned memory: defined, but a kernel bug
-  {
-    ScopedPanicThrows throws;
-    try {
-      kmem::SetDebug(false);
-      ADD_FAILURE() << "no panic";
-    } catch (const KernelPanic& e) {
-      EXPECT_NE(std::string(e.what()).find("write after free"),
-                std::string::npos)
-          << e.what();
-    }
-  }
+  const std::string msg = PanicMessage([] { kmem::SetDebug(false); });
+  EXPECT_NE(msg.find("write after free"), std::string::npos) << msg;
   EXPECT_TRUE(kmem::DebugEnabled());  // the panic left it on
   kmem::FlushQuarantine();
 }
@@ -101,14 +83,14 @@ TEST_F(KmemDebugOff, Zalloc_IsStillZeroed) {
 TEST_F(KmemDebugOff, DoubleFree_PanicsAsUnknownPointer) {
   void* p = debug_alloc_64();
   debug_free_64(p);
-  const std::string msg = PanicMessage(debug_free_64, p);
+  const std::string msg = PanicMessage([&] { debug_free_64(p); });
   EXPECT_NE(msg.find("kmem_free: freeing unknown pointer"), std::string::npos)
       << msg;
 }
 
 TEST_F(KmemDebugOff, WrongSize_StillPanics) {
   void* p = debug_alloc_64();
-  const std::string msg = PanicMessage(debug_free_32, p);
+  const std::string msg = PanicMessage([&] { debug_free_32(p); });
   EXPECT_NE(msg.find("kmem_free: size mismatch: freeing 32 bytes at "
                      "debug_free_32"),
             std::string::npos)
@@ -142,10 +124,10 @@ TEST(KmemDebugOffKernel, AmapsWork_LeakFree) {
 
 TEST(KmemHeader, FreeOfAPointerInsideABlock_PanicsAsUnknownPointer) {
   char* p = static_cast<char*>(debug_alloc_64());
-  const std::string msg = PanicMessage(debug_free_64, p + 16);
+  const std::string msg = PanicMessage([&] { debug_free_64(p + 16); });
   EXPECT_NE(msg.find("kmem_free: freeing unknown pointer"), std::string::npos)
       << msg;
-  const std::string odd = PanicMessage(debug_free_64, p + 1);
+  const std::string odd = PanicMessage([&] { debug_free_64(p + 1); });
   EXPECT_NE(odd.find("unknown pointer"), std::string::npos) << odd;
   debug_free_64(p);
 }
@@ -158,7 +140,7 @@ TEST(KmemHeader, Underrun_PanicsOnFree) {
   unsigned char* header_end = p - 1;
   const unsigned char saved = *header_end;
   *header_end = static_cast<unsigned char>(saved ^ 0xff);  // a kernel bug
-  const std::string msg = PanicMessage(debug_free_64, p);
+  const std::string msg = PanicMessage([&] { debug_free_64(p); });
   EXPECT_NE(msg.find("kmem_free: "), std::string::npos) << msg;
   EXPECT_NE(msg.find("header was overwritten"), std::string::npos) << msg;
   *header_end = saved;

@@ -1,22 +1,21 @@
 // Unit tests of kernel mutexes (emu/mutex.cc) and of the single-LWP
 // machine (emu/lwp.cc, emu/sched_single.cc).
-#include <cstring>
-#include <string>
-
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
-
 #include <sys/kernel.h>
 #include <sys/lwp.h>
 #include <sys/mutex.h>
 
+#include <cstring>
+#include <string>
+
 #include "emu/sched_hooks.h"
+#include "test/panic_message.h"
 #include "uvmemu/panic.h"
 
 namespace {
 
-using uvmemu::KernelPanic;
-using uvmemu::ScopedPanicThrows;
+using uvmemu::testing::PanicMessage;
 
 class Mutex : public testing::Test {
  protected:
@@ -32,18 +31,6 @@ class Mutex : public testing::Test {
   void TearDown() override {
     curlwp = saved_;
     EXPECT_EQ(curlwp->l_nlocks, nlocks_) << "lock count not restored";
-  }
-
-  // Runs fn and returns the panic message ("" if none).
-  template <class F>
-  static std::string PanicOf(F fn) {
-    ScopedPanicThrows throws;
-    try {
-      fn();
-    } catch (const KernelPanic& e) {
-      return e.what();
-    }
-    return "";
   }
 
   struct lwp* saved_ = nullptr;
@@ -65,7 +52,7 @@ TEST_F(Mutex, EnterExit_TracksOwnerAndLockCount) {
 
 TEST_F(Mutex, EnterTwice_Panics) {
   mutex_enter(&mtx_);
-  const std::string msg = PanicOf([&] { mutex_enter(&mtx_); });
+  const std::string msg = PanicMessage([&] { mutex_enter(&mtx_); });
   EXPECT_EQ(msg.rfind("mutex_enter: locking against myself", 0), 0u) << msg;
   EXPECT_EQ(curlwp->l_nlocks, nlocks_ + 1);
   mutex_exit(&mtx_);
@@ -89,14 +76,13 @@ TEST_F(Mutex, ExitByNonOwner_Panics) {
   mutex_enter(&mtx_);
   EXPECT_EQ(other_.l_nlocks, 1);
   curlwp = saved_;
-  std::string msg = PanicOf([&] { mutex_exit(&mtx_); });
+  std::string msg = PanicMessage([&] { mutex_exit(&mtx_); });
   EXPECT_EQ(msg.rfind("mutex_exit: not owner", 0), 0u) << msg;
-  EXPECT_NE(msg.find("held by LWP 2, exit by LWP 1"), std::string::npos)
-      << msg;
+  EXPECT_NE(msg.find("held by LWP 2, exit by LWP 1"), std::string::npos) << msg;
   curlwp = &other_;
   mutex_exit(&mtx_);
   curlwp = saved_;
-  msg = PanicOf([&] { mutex_exit(&mtx_); });
+  msg = PanicMessage([&] { mutex_exit(&mtx_); });
   EXPECT_EQ(msg.rfind("mutex_exit: not owner", 0), 0u) << msg;
   EXPECT_NE(msg.find("is not held"), std::string::npos) << msg;
 }
@@ -130,7 +116,7 @@ TEST_F(Mutex, EnterHeldByAnotherLwp_ReportsDeadlock) {
   curlwp = &other_;
   mutex_enter(&mtx_);
   curlwp = saved_;
-  const std::string msg = PanicOf([&] { mutex_enter(&mtx_); });
+  const std::string msg = PanicMessage([&] { mutex_enter(&mtx_); });
   EXPECT_THAT(msg, testing::MatchesRegex("deadlock: mutex 0x[0-9a-f]+ held by "
                                          "LWP 2, no other LWP can run"));
   EXPECT_EQ(mutex_owner(&mtx_), &other_);
@@ -140,7 +126,7 @@ TEST_F(Mutex, EnterHeldByAnotherLwp_ReportsDeadlock) {
 
 TEST_F(Mutex, DestroyHeld_Panics) {
   mutex_enter(&mtx_);
-  const std::string msg = PanicOf([&] { mutex_destroy(&mtx_); });
+  const std::string msg = PanicMessage([&] { mutex_destroy(&mtx_); });
   EXPECT_EQ(msg.rfind("mutex_destroy: mutex", 0), 0u) << msg;
   EXPECT_NE(msg.find("is held by LWP 1"), std::string::npos) << msg;
   mutex_exit(&mtx_);
@@ -150,16 +136,16 @@ TEST_F(Mutex, DestroyHeld_Panics) {
 TEST_F(Mutex, UninitialisedOrDestroyed_Panics) {
   kmutex_t junk;
   std::memset(&junk, 0xa5, sizeof junk);  // as fresh kmem_alloc memory
-  std::string msg = PanicOf([&] { mutex_enter(&junk); });
+  std::string msg = PanicMessage([&] { mutex_enter(&junk); });
   EXPECT_EQ(msg.rfind("mutex_enter: mutex", 0), 0u) << msg;
   EXPECT_NE(msg.find("not initialised"), std::string::npos) << msg;
 
   mutex_destroy(&mtx_);
-  msg = PanicOf([&] { mutex_enter(&mtx_); });
+  msg = PanicMessage([&] { mutex_enter(&mtx_); });
   EXPECT_NE(msg.find("not initialised"), std::string::npos) << msg;
-  msg = PanicOf([&] { (void)mutex_owned(&mtx_); });
+  msg = PanicMessage([&] { (void)mutex_owned(&mtx_); });
   EXPECT_NE(msg.find("mutex_owned"), std::string::npos) << msg;
-  msg = PanicOf([&] { mutex_destroy(&mtx_); });
+  msg = PanicMessage([&] { mutex_destroy(&mtx_); });
   EXPECT_NE(msg.find("mutex_destroy"), std::string::npos) << msg;
   EXPECT_EQ(curlwp->l_nlocks, nlocks_);
 }

@@ -8,8 +8,8 @@
 
 #include <string>
 
+#include "test/panic_message.h"
 #include "uvmemu/machine.h"
-#include "uvmemu/panic.h"
 #include "uvmemu/scheduler.h"
 
 namespace uvmemu {
@@ -79,13 +79,7 @@ TEST(MutexFastPath, PageDaemonThreadAlive_IsOff) {
 }
 
 TEST(MutexFastPath, NullMutex_PanicsWithMessage) {
-  ScopedPanicThrows throws;
-  std::string msg;
-  try {
-    mutex_enter(nullptr);
-  } catch (const KernelPanic& e) {
-    msg = e.what();
-  }
+  const std::string msg = testing::PanicMessage([] { mutex_enter(nullptr); });
   EXPECT_EQ(msg.rfind("mutex_enter: NULL mutex", 0), 0u) << msg;
 }
 
