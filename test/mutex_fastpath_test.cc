@@ -9,17 +9,14 @@
 #include <string>
 
 #include "test/panic_message.h"
+#include "test/test_mutex.h"
 #include "uvmemu/machine.h"
 #include "uvmemu/scheduler.h"
 
 namespace uvmemu {
 namespace {
 
-struct TestMutex {
-  TestMutex() { mutex_init(&m, MUTEX_DEFAULT, IPL_NONE); }
-  ~TestMutex() { mutex_destroy(&m); }
-  kmutex_t m;
-};
+using testing::TestMutex;
 
 TEST(MutexFastPath, Lwp0AloneWithoutSession_IsOn) {
   EXPECT_EQ(uvmemu_mutex_fast, 1);

@@ -15,18 +15,12 @@
 #include "emu/sched_core.h"
 #include "emu/sched_hooks.h"
 #include "test/amap_fixture.h"
+#include "test/test_mutex.h"
 #include "uvmemu/scheduler.h"
 #include "uvmemu/trace.h"
 
 namespace uvmemu::testing {
 namespace {
-
-// A mutex initialised for the test's lifetime.
-struct TestMutex {
-  TestMutex() { mutex_init(&m, MUTEX_DEFAULT, IPL_NONE); }
-  ~TestMutex() { mutex_destroy(&m); }
-  kmutex_t m;
-};
 
 TEST(SchedBasic, MutexHandoff_BlockedLwpGetsMutexWhenOwnerExits) {
   TestMutex mtx;
