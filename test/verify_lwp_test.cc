@@ -101,7 +101,7 @@ INSTANTIATE_TEST_SUITE_P(Seeds, VerifyLwpPct,
 // Page-outs and swap-offs beside faults, forks and exits of processes
 // sharing anons: the interleavings the page daemon meets in a kernel.
 TEST(VerifyLwpPagingHeavy, PageOutsBesideFaults_MatchTheModel) {
-  size_t page_outs = 0, swapoffs = 0;
+  PagingOps paging;
   for (uint64_t seed = 2201; seed < 2205; seed++) {
     const std::vector<Op> ops = GenerateOps(seed, 400, PagingHeavyWeights());
     RunOptions options = LwpOptions(SchedPolicy::kRandom, seed);
@@ -109,19 +109,13 @@ TEST(VerifyLwpPagingHeavy, PageOutsBesideFaults_MatchTheModel) {
     const RunResult r = RunIsolated(ops, HarnessConfig(), options);
     ASSERT_TRUE(r.ok) << FailureReport(ops, HarnessConfig(), options, r, seed);
     PrintFigures("paging-heavy random", seed, r, 0);
-    for (const std::string& line : r.log) {
-      if (line.find("[round") == std::string::npos) continue;
-      if (line.find(" paged out") != std::string::npos &&
-          line.find("-> 0 paged out") == std::string::npos)
-        page_outs++;
-      if (line.rfind("swapoff", 0) == 0 &&
-          line.find("(0 slots in use)") == std::string::npos)
-        swapoffs++;
-    }
+    const PagingOps n = CountPagingOps(r.log, /*concurrent_only=*/true);
+    paging.page_outs += n.page_outs;
+    paging.swapoffs_with_pages += n.swapoffs_with_pages;
   }
   // Not vacuous: pages went to swap and came back beside other ops.
-  EXPECT_GT(page_outs, 10u);
-  EXPECT_GT(swapoffs, 5u);
+  EXPECT_GT(paging.page_outs, 10u);
+  EXPECT_GT(paging.swapoffs_with_pages, 5u);
 }
 
 TEST(VerifyLwpForkHeavy, ForksBesideWrites_MatchTheModel) {

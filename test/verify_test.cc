@@ -72,25 +72,20 @@ TEST(VerifyRandomForkHeavy, ForksAndWrites_MatchTheModel) {
 }
 
 TEST(VerifyRandomPagingHeavy, PageOutsAndSwapOffs_MatchTheModel) {
-  size_t page_outs = 0, swapoffs_with_pages = 0;
+  PagingOps paging;
   for (uint64_t seed = 400; seed < 404; seed++) {
     const std::vector<Op> ops = GenerateOps(seed, 250, PagingHeavyWeights());
     RunOptions options;
     options.keep_log = true;
     const RunResult r = RunIsolated(ops, HarnessConfig(), options);
     ASSERT_TRUE(r.ok) << FailureReport(ops, HarnessConfig(), options, r, seed);
-    for (const std::string& line : r.log) {
-      if (line.find(" paged out") != std::string::npos &&
-          line.find("-> 0 paged out") == std::string::npos)
-        page_outs++;
-      if (line.rfind("swapoff", 0) == 0 &&
-          line.find("(0 slots in use)") == std::string::npos)
-        swapoffs_with_pages++;
-    }
+    const PagingOps n = CountPagingOps(r.log, /*concurrent_only=*/false);
+    paging.page_outs += n.page_outs;
+    paging.swapoffs_with_pages += n.swapoffs_with_pages;
   }
   // Not vacuous: pages went to swap, and swap-offs had some to bring back.
-  EXPECT_GT(page_outs, 10u);
-  EXPECT_GT(swapoffs_with_pages, 5u);
+  EXPECT_GT(paging.page_outs, 10u);
+  EXPECT_GT(paging.swapoffs_with_pages, 5u);
 }
 
 TEST(VerifyRandomSplitHeavy, SplitsAndMerges_MatchTheModel) {

@@ -928,4 +928,21 @@ RunResult RunOps(const std::vector<Op>& ops, const HarnessConfig& config,
   return r;
 }
 
+PagingOps CountPagingOps(const std::vector<std::string>& log,
+                         bool concurrent_only) {
+  PagingOps n;
+  for (const std::string& line : log) {
+    // RunOps marks the ops of rounds of several ops " [round N]"
+    if (concurrent_only && line.find(" [round ") == std::string::npos) continue;
+    // the outcomes PlanPageOut and PlanSwapOff append to their op's line
+    if (line.find(" paged out") != std::string::npos &&
+        line.find("-> 0 paged out") == std::string::npos)
+      n.page_outs++;
+    if (line.rfind("swapoff", 0) == 0 &&
+        line.find("(0 slots in use)") == std::string::npos)
+      n.swapoffs_with_pages++;
+  }
+  return n;
+}
+
 }  // namespace uvmemu::verify

@@ -193,6 +193,16 @@ struct RunResult {
                        // up to it), a replay string
 };
 
+// Page-outs that moved pages and swap-offs that found slots in use, read
+// from a run's log (RunOptions::keep_log).  With `concurrent_only`, only
+// ops of rounds that ran several ops (LWP runs).
+struct PagingOps {
+  size_t page_outs = 0;
+  size_t swapoffs_with_pages = 0;
+};
+PagingOps CountPagingOps(const std::vector<std::string>& log,
+                         bool concurrent_only);
+
 struct RunOptions {
   // Active for the whole run (spawn excepted) when set.
   std::optional<FailurePlan> plan;
