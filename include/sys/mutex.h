@@ -84,14 +84,18 @@ mutex_enter(kmutex_t *mtx)
 	uvmemu_mutex_enter_slow(mtx);
 }
 
+/*
+ * owned by us implies initialised (a held mutex cannot be destroyed, and
+ * an overwritten one has lost its owner too), and with lwp0 alone nobody
+ * can be waiting: the owner is all there is to check.
+ */
 static inline void
 mutex_exit(kmutex_t *mtx)
 {
 	struct lwp *l = curlwp;
 
 	if (__builtin_expect(uvmemu_mutex_fast && mtx != NULL &&
-	    mtx->mtx_magic == MUTEX_MAGIC && mtx->mtx_owner == l &&
-	    mtx->mtx_waiters == 0, 1)) {
+	    mtx->mtx_owner == l, 1)) {
 		mtx->mtx_owner = NULL;
 		l->l_nlocks--;
 		return;
