@@ -2,24 +2,26 @@
 // (uvm/uvm_stat.h), and the public uvmemu::Trace view of it
 // (include/uvmemu/trace.h).
 //
-// Each record holds the history, the UVMHIST_FUNC name, the format string
-// (a pointer to the literal; it is never copied) and four 64-bit
-// arguments, stamped with a global sequence number (the logical time) and
-// the id of the LWP that logged it.  The machine runs on one host thread
-// (LWPs are fibers), so the ring is not locked.
+// Each record holds its call site (the history, the UVMHIST_FUNC name and
+// the format string: pointers to literals, never copied), four 64-bit
+// arguments and the id of the LWP that logged it; its place in the ring
+// is its global sequence number (the logical time).  The machine runs on
+// one host thread (LWPs are fibers), so the ring is not locked.
 //
 // Sequence numbers start at 1 and restart at 1 when the ring is cleared
 // or resized, so two runs of the same test produce the same trace.
 //
 // Messages are rendered by emu/hist_format.cc.
-#include <cstdio>
-#include <cstring>
-#include <ostream>
-#include <string>
-#include <vector>
-
 #include <sys/lwp.h>
 #include <uvm/uvm_stat.h>
+
+#include <cstdio>
+#include <cstring>
+#include <map>
+#include <ostream>
+#include <string>
+#include <tuple>
+#include <vector>
 
 #include "emu/hist_format.h"
 #include "uvmemu/trace.h"
@@ -38,11 +40,30 @@ std::vector<uvmhist_rec>& Storage() {
   return *storage;
 }
 
+// The buffer is a power of 2 records (at least one, so that a ring of
+// capacity 0 needs no test when recording: it only keeps nothing).
 void Resize(size_t records) {
+  size_t slots = 1;
+  while (slots < records) slots <<= 1;
   std::vector<uvmhist_rec>& buf = Storage();
-  buf.assign(records, uvmhist_rec{});
+  buf.assign(slots, uvmhist_rec{});
   buf.shrink_to_fit();
-  uvmhist_ring = {buf.data(), buf.size(), 0, 0, 0};
+  uvmhist_ring = {buf.data(), slots - 1, records, 0};
+}
+
+// The call site of a uvmhist_log() call (the macro makes its own as a
+// constant): one per distinct history, function and format, kept for the
+// life of the process, since records point at it.
+const uvmhist_site* SiteOf(const kern_history* hist, const char* fname,
+                           const char* fmt) {
+  static auto* sites =
+      new std::map<std::tuple<const kern_history*, const char*, const char*>,
+                   uvmhist_site>;
+  const auto key = std::make_tuple(hist, fname, fmt);
+  auto it = sites->find(key);
+  if (it == sites->end())
+    it = sites->emplace(key, uvmhist_site{hist, fname, fmt}).first;
+  return &it->second;
 }
 
 // The default ring exists before main, so that anything logging without
@@ -53,16 +74,16 @@ const bool default_ring = (Resize(kDefaultCapacity), true);
 
 // At a fixed C name so that gdb's uvm-hist (tools/gdb) can read the ring
 // without calling into the program.
-struct uvmhist_ring uvmhist_ring = {nullptr, 0, 0, 0, 0};
+struct uvmhist_ring uvmhist_ring = {nullptr, 0, 0, 0};
 
-void uvmhist_log(struct kern_history* hist, const char* fname,
-                 const char* fmt, uint64_t a, uint64_t b, uint64_t c,
-                 uint64_t d) {
+void uvmhist_log(struct kern_history* hist, const char* fname, const char* fmt,
+                 uint64_t a, uint64_t b, uint64_t c, uint64_t d) {
   if (!uvmhist_enabled) return;
   static const kern_history unknown = {"?"};
-  uvmhist_record(hist != nullptr && hist->name != nullptr ? hist : &unknown,
-                 fname != nullptr ? fname : "?", fmt != nullptr ? fmt : "", a,
-                 b, c, d);
+  uvmhist_record(
+      SiteOf(hist != nullptr && hist->name != nullptr ? hist : &unknown,
+             fname != nullptr ? fname : "?", fmt != nullptr ? fmt : ""),
+      a, b, c, d);
 }
 
 namespace uvmemu {
@@ -73,27 +94,23 @@ bool Trace::Enabled() { return uvmhist_enabled; }
 
 void Trace::SetCapacity(size_t records) { Resize(records); }
 
-void Trace::Clear() {
-  uvmhist_ring.next = 0;
-  uvmhist_ring.count = 0;
-  uvmhist_ring.seq = 0;
-}
+void Trace::Clear() { uvmhist_ring.seq = 0; }
 
 std::vector<TraceRecord> Trace::Tail(size_t n) {
   const struct uvmhist_ring& r = uvmhist_ring;
-  if (n == 0 || n > r.count) n = r.count;
+  const size_t held = r.seq < r.cap ? static_cast<size_t>(r.seq) : r.cap;
+  if (n == 0 || n > held) n = held;
   std::vector<TraceRecord> out;
   out.reserve(n);
-  const size_t cap = r.cap;
-  // the oldest wanted record is n slots before `next`
-  size_t i = (r.next + cap - n) % (cap == 0 ? 1 : cap);
-  for (size_t k = 0; k < n; k++) {
-    const uvmhist_rec& rec = r.buf[i];
-    out.push_back(TraceRecord{rec.seq, rec.lwp, rec.history, rec.function,
-                              rec.format,
-                              {rec.args[0], rec.args[1], rec.args[2],
-                               rec.args[3]}});
-    i = (i + 1) % cap;
+  for (uint64_t seq = r.seq - n + 1; seq <= r.seq; seq++) {
+    const uvmhist_rec& rec = r.buf[seq & r.mask];
+    out.push_back(
+        TraceRecord{seq,
+                    rec.lwp,
+                    rec.site->history->name,
+                    rec.site->function,
+                    rec.site->format,
+                    {rec.args[0], rec.args[1], rec.args[2], rec.args[3]}});
   }
   return out;
 }

@@ -1,11 +1,10 @@
 // Unit tests of the UVMHIST ring and trace formatting (emu/hist.cc).
+#include <gtest/gtest.h>
+#include <sys/lwp.h>
+
 #include <cstdint>
 #include <sstream>
 #include <string>
-
-#include <gtest/gtest.h>
-
-#include <sys/lwp.h>
 
 #ifndef UVMHIST
 #define UVMHIST  // the kernel option, as lib/opt_uvmhist.h sets it
@@ -31,8 +30,8 @@ class Hist : public testing::Test {
   }
 };
 
-std::string Fmt(const char* fmt, uint64_t a = 0, uint64_t b = 0,
-                uint64_t c = 0, uint64_t d = 0) {
+std::string Fmt(const char* fmt, uint64_t a = 0, uint64_t b = 0, uint64_t c = 0,
+                uint64_t d = 0) {
   TraceRecord r{7, 1, "maphist", "f", fmt, {a, b, c, d}};
   const std::string s = Trace::Format(r);
   const std::string prefix = "#7 lwp1 f: ";
@@ -131,6 +130,41 @@ TEST_F(Hist, Ring_KeepsNewestRecords) {
   std::ostringstream os;
   Trace::Print(os, 2);
   EXPECT_EQ(os.str(), "#19 lwp1 ring: i=19\n#20 lwp1 ring: i=20\n");
+}
+
+TEST_F(Hist, Ring_CapacityNotPowerOfTwo_KeepsExactlyThatMany) {
+  // the buffer is rounded up to 8 records; only the newest 5 are kept
+  Trace::SetCapacity(5);
+  for (int i = 1; i <= 3; i++)
+    uvmhist_log(&maphist, "ring", "i=%d", i, 0, 0, 0);
+  ASSERT_EQ(Trace::Tail().size(), 3u);
+  for (int i = 4; i <= 19; i++)
+    uvmhist_log(&maphist, "ring", "i=%d", i, 0, 0, 0);
+  const auto tail = Trace::Tail();
+  ASSERT_EQ(tail.size(), 5u);
+  for (int k = 0; k < 5; k++) {
+    EXPECT_EQ(tail[k].seq, 15u + k);
+    EXPECT_EQ(tail[k].args[0], 15u + k);
+  }
+}
+
+TEST_F(Hist, Records_KeepEachCallSitesHistoryFunctionAndFormat) {
+  UVMHIST_FUNC("site_test");
+  for (int i = 0; i < 2; i++) {
+    UVMHIST_LOG(maphist, "first %d", i, 0, 0, 0);
+    UVMHIST_LOG(pdhist, "second %d", i, 0, 0, 0);
+  }
+  uvmhist_log(&pdhist, "direct", "third %d", 7, 0, 0, 0);
+  uvmhist_log(&maphist, "direct", "third %d", 8, 0, 0, 0);
+  const auto tail = Trace::Tail();
+  ASSERT_EQ(tail.size(), 6u);
+  EXPECT_STREQ(tail[2].history, "maphist");
+  EXPECT_STREQ(tail[3].history, "pdhist");
+  EXPECT_EQ(Trace::Format(tail[2]), "#3 lwp1 site_test: first 1");
+  EXPECT_EQ(Trace::Format(tail[3]), "#4 lwp1 site_test: second 1");
+  EXPECT_STREQ(tail[4].history, "pdhist");
+  EXPECT_STREQ(tail[5].history, "maphist");
+  EXPECT_EQ(Trace::Format(tail[5]), "#6 lwp1 direct: third 8");
 }
 
 TEST_F(Hist, Clear_EmptiesAndRestartsSequence) {

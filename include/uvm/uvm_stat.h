@@ -1,9 +1,10 @@
 /*
  * NetBSD <uvm/uvm_stat.h>: UVMHIST, the kernel's function-call history.
  *
- * Records of a function name, a printf format and four arguments go to a
- * ring buffer (emu/hist.cc), written inline by UVMHIST_LOG.  Logging
- * costs one predictable branch when the history is disabled.
+ * Records of a call site (history, function name, printf format) and four
+ * arguments go to a ring buffer (emu/hist.cc), written inline by
+ * UVMHIST_LOG.  Logging costs one predictable branch when the history is
+ * disabled.
  */
 #ifndef UVMEMU_UVM_STAT_H
 #define UVMEMU_UVM_STAT_H
@@ -25,50 +26,49 @@ void	uvmhist_log(struct kern_history *, const char *fname,
 	    const char *fmt, uint64_t, uint64_t, uint64_t, uint64_t);
 
 /*
- * The ring itself (emu/hist.cc owns and sizes it), so that UVMHIST_LOG
- * records inline: no call, no formatting, a few stores.
+ * what one UVMHIST_LOG call site always logs: a constant of its own
+ * (made by the macro), so that a record stores one pointer for it.
  */
-struct uvmhist_rec {
-	uint64_t	seq;		/* global sequence number */
-	int		lwp;		/* LWP id that logged it */
-	const char	*history;	/* "maphist", ... */
+struct uvmhist_site {
+	const struct kern_history *history;
 	const char	*function;	/* UVMHIST_FUNC name */
 	const char	*format;	/* printf-style format */
+};
+
+/*
+ * The ring itself (emu/hist.cc owns and sizes it), so that UVMHIST_LOG
+ * records inline: no call, no formatting, six stores.  The record with
+ * sequence number n is buf[n & mask]; it is not stored, nor is a count:
+ * the ring holds the newest min(seq, cap) records (the buffer, a power
+ * of 2 records, holds at least cap).
+ */
+struct uvmhist_rec {
+	const struct uvmhist_site *site;
+	int		lwp;		/* LWP id that logged it */
 	uint64_t	args[4];
 };
 struct uvmhist_ring {
-	struct uvmhist_rec *buf;	/* cap records */
-	size_t		cap;
-	size_t		next;		/* slot the next record goes to */
-	size_t		count;		/* records held (<= cap) */
+	struct uvmhist_rec *buf;	/* mask + 1 records */
+	uint64_t	mask;
+	size_t		cap;		/* records kept */
 	uint64_t	seq;		/* sequence number of the newest record */
 };
 extern struct uvmhist_ring uvmhist_ring;
 
 static inline void
-uvmhist_record(const struct kern_history *hist, const char *fname,
-    const char *fmt, uint64_t a, uint64_t b, uint64_t c, uint64_t d)
+uvmhist_record(const struct uvmhist_site *site,
+    uint64_t a, uint64_t b, uint64_t c, uint64_t d)
 {
 	struct uvmhist_ring *r = &uvmhist_ring;
-	struct uvmhist_rec *rec;
 	const uint64_t seq = ++r->seq;
+	struct uvmhist_rec *rec = &r->buf[seq & r->mask];
 
-	if (r->cap == 0)
-		return;
-	rec = &r->buf[r->next];
-	rec->seq = seq;
+	rec->site = site;
 	rec->lwp = curlwp != NULL ? curlwp->l_lid : 0;
-	rec->history = hist->name;
-	rec->function = fname;
-	rec->format = fmt;
 	rec->args[0] = a;
 	rec->args[1] = b;
 	rec->args[2] = c;
 	rec->args[3] = d;
-	if (++r->next == r->cap)
-		r->next = 0;
-	if (r->count < r->cap)
-		r->count++;
 }
 
 /* Arguments are pointers or integers; store either as 64 bits. */
@@ -96,11 +96,13 @@ extern struct kern_history pdhist;
 
 #ifdef UVMHIST
 #define UVMHIST_FUNC(FNAME)						\
-	static const char *const _uvmhist_name = FNAME
+	static constexpr const char *_uvmhist_name = FNAME
 #define UVMHIST_LOG(NAME, FMT, A, B, C, D)				\
 	do {								\
-		if (__builtin_expect(uvmhist_enabled, 0))			\
-			uvmhist_record(&(NAME), _uvmhist_name, (FMT),	\
+		static constexpr struct uvmhist_site _uvmhist_site =	\
+		    { &(NAME), _uvmhist_name, (FMT) };			\
+		if (__builtin_expect(uvmhist_enabled, 1))			\
+			uvmhist_record(&_uvmhist_site,			\
 			    uvmhist_arg(A), uvmhist_arg(B),		\
 			    uvmhist_arg(C), uvmhist_arg(D));		\
 	} while (/*CONSTCOND*/0)

@@ -301,18 +301,22 @@ def hist_records(n=0):
     cap = int(ring["cap"])
     if addr(start) == 0 or cap == 0:
         return []
-    count = int(ring["count"])
+    # the record with sequence number s is buf[s & mask]
+    seq = int(ring["seq"])
+    mask = int(ring["mask"])
+    count = min(seq, cap)
     if 0 < n < count:
         count = n
-    nxt = int(ring["next"])
     recs = []
-    for k in range(count):
-        r = start[(nxt + cap - count + k) % cap]
+    for s in range(seq - count + 1, seq + 1):
+        r = start[s & mask]
+        site = r["site"]
         args = [int(r["args"][i]) for i in range(4)]
-        fmt = r["format"].string() if addr(r["format"]) else ""
-        fn = r["function"].string() if addr(r["function"]) else "?"
-        recs.append((int(r["seq"]), int(r["lwp"]), fn,
-                     format_message(fmt, args)))
+        fmt, fn = "", "?"
+        if addr(site):
+            fmt = site["format"].string() if addr(site["format"]) else ""
+            fn = site["function"].string() if addr(site["function"]) else "?"
+        recs.append((s, int(r["lwp"]), fn, format_message(fmt, args)))
     return recs
 
 
