@@ -64,7 +64,7 @@ uvmhist_record(const struct uvmhist_site *site,
 	struct uvmhist_rec *rec = &r->buf[seq & r->mask];
 
 	rec->site = site;
-	rec->lwp = curlwp != NULL ? curlwp->l_lid : 0;
+	rec->lwp = curlwp->l_lid;	/* never NULL: lwp0 from the start */
 	rec->args[0] = a;
 	rec->args[1] = b;
 	rec->args[2] = c;
