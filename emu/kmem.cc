@@ -301,8 +301,7 @@ void EvictOldest() { Release(0); }
 
 // A block that has left the live set: poisoned and parked in quarantine
 // with kmem debugging on, given back to the host at once with it off.
-void Retire(void* p, const Header& h, const kmem_site* free_site) {
-  State& s = S();
+void Retire(State& s, void* p, const Header& h, const kmem_site* free_site) {
   if (!s.debug) {
     HostFree(p, h.offset);
     return;
@@ -319,8 +318,9 @@ void Retire(void* p, const Header& h, const kmem_site* free_site) {
 
 // Panics for a pointer that is not a live block: a double free if it is
 // still in quarantine, otherwise an unknown pointer.
-[[noreturn]] void BadFree(const char* who, const void* p,
-                          const kmem_site* site) {
+[[noreturn, gnu::cold, gnu::noinline]] void BadFree(const char* who,
+                                                    const void* p,
+                                                    const kmem_site* site) {
   const ptrdiff_t i = FindQuarantined(Addr(p));
   if (i >= 0) {
     const Quarantined& q = S().quarantine[static_cast<size_t>(i)];
@@ -334,20 +334,27 @@ void Retire(void* p, const Header& h, const kmem_site* free_site) {
   panic("%s: freeing unknown pointer %p at %s", who, p, SiteName(site).c_str());
 }
 
+[[noreturn, gnu::cold, gnu::noinline]] void BadHeader(const char* who,
+                                                      const void* p,
+                                                      const kmem_site* site) {
+  panic(
+      "%s: %p freed at %s: its header was overwritten (a write in the "
+      "%zu bytes before the block)",
+      who, p, SiteName(site).c_str(), sizeof(Header));
+}
+
 // The header of live block `p` (a copy: the original stays hidden from
 // AddressSanitizer); panics if `p` is not live or its header was
 // overwritten.
-Header LiveHeader(const char* who, void* p, const kmem_site* site) {
-  if (!S().live.Contains(Addr(p))) BadFree(who, p, site);
+Header LiveHeader(State& s, const char* who, void* p, const kmem_site* site) {
+  if (!s.live.Contains(Addr(p))) [[unlikely]]
+    BadFree(who, p, site);
   Header* hp = HeaderOf(p);
   ShowHeader(p, sizeof(Header));
   const Header h = *hp;
   HideHeader(p, sizeof(Header));
-  if (h.magic != kHeaderMagic)
-    panic(
-        "%s: %p freed at %s: its header was overwritten (a write in the "
-        "%zu bytes before the block)",
-        who, p, SiteName(site).c_str(), sizeof(Header));
+  if (h.magic != kHeaderMagic) [[unlikely]]
+    BadHeader(who, p, site);
   return h;
 }
 
@@ -369,45 +376,62 @@ void* HostAlloc(size_t size, size_t align, uint32_t* offset) {
   return static_cast<char*>(base) + off;
 }
 
+[[noreturn, gnu::cold, gnu::noinline]] void BeyondReach(const void* p) {
+  panic(
+      "kmem: the host allocated a block at %p, beyond the live set's "
+      "reach",
+      p);
+}
+
 // Writes block `p`'s header and enters it in the live set.
-void Admit(void* p, uint32_t offset, size_t size, const kmem_site* site,
-           pool_cache* pc) {
+void Admit(State& s, void* p, uint32_t offset, size_t size,
+           const kmem_site* site, pool_cache* pc) {
   ShowHeader(p, sizeof(Header));
   *HeaderOf(p) = Header{size, site, pc, offset, kHeaderMagic};
   HideHeader(p, offset);
-  if (!LiveBlocks::Covers(Addr(p)))
-    panic(
-        "kmem: the host allocated a block at %p, beyond the live set's "
-        "reach",
-        p);
-  S().live.Insert(Addr(p));
+  if (!LiveBlocks::Covers(Addr(p))) [[unlikely]]
+    BeyondReach(p);
+  s.live.Insert(Addr(p));
 }
 
-void* Alloc(size_t size, km_flag_t flags, const kmem_site* site, bool zero) {
+[[noreturn, gnu::cold, gnu::noinline]] void BadAlloc(size_t size,
+                                                     km_flag_t flags,
+                                                     const kmem_site* site,
+                                                     bool zero) {
   const char* who = zero ? "kmem_zalloc" : "kmem_alloc";
   if (size == 0)
     panic("%s: zero-size allocation at %s", who, SiteName(site).c_str());
-  const bool sleep = (flags & KM_SLEEP) != 0;
-  const bool nosleep = (flags & KM_NOSLEEP) != 0;
-  if (sleep == nosleep)
-    panic("%s: flags %#x are not exactly one of KM_SLEEP, KM_NOSLEEP at %s",
-          who, flags, SiteName(site).c_str());
+  panic("%s: flags %#x are not exactly one of KM_SLEEP, KM_NOSLEEP at %s", who,
+        flags, SiteName(site).c_str());
+}
+
+[[noreturn, gnu::cold, gnu::noinline]] void HostExhausted(size_t size,
+                                                          const kmem_site* site,
+                                                          bool zero) {
+  panic("%s: host out of memory allocating %zu bytes at %s",
+        zero ? "kmem_zalloc" : "kmem_alloc", size, SiteName(site).c_str());
+}
+
+void* Alloc(size_t size, km_flag_t flags, const kmem_site* site, bool zero) {
+  const km_flag_t sleep = flags & (KM_SLEEP | KM_NOSLEEP);
+  if (size == 0 || sleep == 0 || sleep == (KM_SLEEP | KM_NOSLEEP)) [[unlikely]]
+    BadAlloc(size, flags, site, zero);
+  const bool nosleep = sleep == KM_NOSLEEP;
   uvmemu::inject::OnAllocation(AllocKind::kKmem, site);
   if (nosleep && uvmemu::inject::ShouldFail(AllocKind::kKmem, site))
     return nullptr;
   uint32_t offset = 0;
   void* p = HostAlloc(size, alignof(std::max_align_t), &offset);
-  if (p == nullptr) {
+  if (p == nullptr) [[unlikely]] {
     if (nosleep) return nullptr;
-    panic("%s: host out of memory allocating %zu bytes at %s", who, size,
-          SiteName(site).c_str());
+    HostExhausted(size, site, zero);
   }
   State& s = S();
   if (zero)
     std::memset(p, 0, size);
   else if (s.debug)
     std::memset(p, kAllocPoison, size);
-  Admit(p, offset, size, site, nullptr);
+  Admit(s, p, offset, size, site, nullptr);
   s.kmem_objects++;
   s.kmem_bytes += static_cast<long>(size);
   return p;
@@ -437,23 +461,33 @@ struct kmem_ptr kmem_zalloc_site(size_t size, km_flag_t flags,
   return kmem_ptr{Alloc(size, flags, site, true)};
 }
 
-void kmem_free_site(void* p, size_t size, const struct kmem_site* site) {
-  const Header h = LiveHeader("kmem_free", p, site);
+namespace {
+
+[[noreturn, gnu::cold, gnu::noinline]] void BadKmemFree(void* p, size_t size,
+                                                        const kmem_site* site,
+                                                        const Header& h) {
   if (h.pc != nullptr)
     panic(
         "kmem_free: %p freed at %s is an object of pool cache \"%s\" "
         "allocated at %s, not a kmem block",
         p, SiteName(site).c_str(), CacheName(h.pc), SiteName(h.site).c_str());
-  if (h.size != size)
-    panic(
-        "kmem_free: size mismatch: freeing %zu bytes at %s of a %zu-byte "
-        "block allocated at %s",
-        size, SiteName(site).c_str(), h.size, SiteName(h.site).c_str());
+  panic(
+      "kmem_free: size mismatch: freeing %zu bytes at %s of a %zu-byte "
+      "block allocated at %s",
+      size, SiteName(site).c_str(), h.size, SiteName(h.site).c_str());
+}
+
+}  // namespace
+
+void kmem_free_site(void* p, size_t size, const struct kmem_site* site) {
   State& s = S();
+  const Header h = LiveHeader(s, "kmem_free", p, site);
+  if (h.pc != nullptr || h.size != size) [[unlikely]]
+    BadKmemFree(p, size, site, h);
   s.live.Erase(Addr(p));
   s.kmem_objects--;
   s.kmem_bytes -= static_cast<long>(h.size);
-  Retire(p, h, site);
+  Retire(s, p, h, site);
 }
 
 size_t kmem_roundup_size(size_t size) {
@@ -550,7 +584,7 @@ struct kmem_ptr pool_cache_get_site(struct pool_cache* pc, int flags,
     pc->pc_nfail++;
     return kmem_ptr{nullptr};
   }
-  Admit(p, offset, pc->pc_size, site, pc);
+  Admit(s, p, offset, pc->pc_size, site, pc);
   s.pool_objects++;
   pc->pc_nout++;
   pc->pc_nget++;
@@ -562,7 +596,8 @@ void pool_cache_put_site(struct pool_cache* pc, void* p,
   if (FindCache(pc) == nullptr)
     panic("pool_cache_put: pool cache %p is not bootstrapped (at %s)",
           static_cast<void*>(pc), SiteName(site).c_str());
-  const Header h = LiveHeader("pool_cache_put", p, site);
+  State& s = S();
+  const Header h = LiveHeader(s, "pool_cache_put", p, site);
   if (h.pc != pc) {
     if (h.pc == nullptr)
       panic(
@@ -577,11 +612,10 @@ void pool_cache_put_site(struct pool_cache* pc, void* p,
         SiteName(h.site).c_str());
   }
   if (pc->pc_dtor != nullptr) pc->pc_dtor(pc->pc_arg, p);
-  State& s = S();
   s.live.Erase(Addr(p));
   s.pool_objects--;
   pc->pc_nout--;
-  Retire(p, h, site);
+  Retire(s, p, h, site);
 }
 
 namespace uvmemu::kmem {
