@@ -61,6 +61,7 @@
 #include "emu/inject_point.h"
 #include "emu/kmem_debug.h"
 #include "emu/kmem_live.h"
+#include "emu/kmem_spares.h"
 #include "emu/kmem_stats.h"
 
 #if defined(__SANITIZE_ADDRESS__)
@@ -82,6 +83,8 @@ using uvmemu::kmem::kFreePoison;
 using uvmemu::kmem::kQuarantineBlocks;
 using uvmemu::kmem::kQuarantineBytes;
 using uvmemu::kmem::LiveBlocks;
+using uvmemu::kmem::Quarantined;
+using uvmemu::kmem::SpareBlocks;
 
 // NetBSD's KMEM_QUANTUM_SIZE on LP64 of that era.
 constexpr size_t kKmemQuantum = 8;
@@ -97,15 +100,6 @@ struct Header {
 constexpr uint32_t kHeaderMagic = 0x6b6d656d;  // "kmem"
 static_assert(sizeof(Header) % LiveBlocks::kGranule == 0);
 static_assert(alignof(std::max_align_t) == LiveBlocks::kGranule);
-
-struct Quarantined {
-  uintptr_t addr;
-  size_t size;
-  uint32_t offset;
-  const kmem_site* alloc_site;
-  const kmem_site* free_site;
-  const char* pool_name;  // nullptr for a kmem block
-};
 
 // The quarantine FIFO: a ring, so a free allocates nothing.  It holds at
 // most kQuarantineBlocks + 1 blocks (one more just before an eviction).
@@ -145,7 +139,8 @@ struct State {
   LiveBlocks live;
   QuarantineRing quarantine;
   size_t quarantine_bytes = 0;
-  bool debug = true;              // poison and quarantine (emu/kmem_debug.h)
+  SpareBlocks spares;  // out of the ring, still poisoned (emu/kmem_spares.h)
+  bool debug = true;   // poison and quarantine (emu/kmem_debug.h)
   std::vector<CacheInfo> caches;  // bootstrapped, in bootstrap order
   long kmem_objects = 0;
   long kmem_bytes = 0;
@@ -257,7 +252,7 @@ void HostFree(void* p, size_t offset) {
   std::free(static_cast<char*>(p) - offset);
 }
 
-// Index of the quarantined block at `a`, or -1.
+// Index of the quarantined block at `a` in the ring, or -1.
 ptrdiff_t FindQuarantined(uintptr_t a) {
   const QuarantineRing& q = S().quarantine;
   for (size_t i = 0; i < q.size(); i++)
@@ -265,33 +260,61 @@ ptrdiff_t FindQuarantined(uintptr_t a) {
   return -1;
 }
 
-// Takes quarantined block `i` out of quarantine and gives it back to the
-// host; panics afterwards if it was written after being freed (so a test
-// that catches the panic does not meet the same block again).
-void Release(size_t i) {
-  State& s = S();
-  const Quarantined q = s.quarantine[i];
-  void* p = reinterpret_cast<void*>(q.addr);
-  const size_t off = FirstUnpoisoned(p, q.size);
-  std::string msg;
-  if (off != q.size) {
-    char buf[64];
-    std::snprintf(buf, sizeof buf, "%p", p);
-    msg = "kmem: write after free: " + std::to_string(q.size) + "-byte " +
-          (q.pool_name != nullptr
-               ? std::string("object of pool cache \"") + q.pool_name + "\""
-               : std::string("block")) +
-          " at " + buf + " allocated at " + SiteName(q.alloc_site) +
-          " and freed at " + SiteName(q.free_site) +
-          " was modified at offset " + std::to_string(off);
-  }
-  s.quarantine.erase(i);
-  s.quarantine_bytes -= q.size;
-  HostFree(p, q.offset);
-  if (!msg.empty()) panic("%s", msg.c_str());
+// The record of the block at `a` in the ring or among the spares, or
+// nullptr.
+const Quarantined* FindFreed(uintptr_t a) {
+  const ptrdiff_t i = FindQuarantined(a);
+  if (i >= 0) return &S().quarantine[static_cast<size_t>(i)];
+  return S().spares.Find(a);
 }
 
-void EvictOldest() { Release(0); }
+// Gives block `q` (out of the ring and the spares) back to the host, then
+// panics: it was written `off` bytes in after being freed.  Giving it
+// back first means a test that catches the panic does not meet the same
+// block again.
+[[noreturn, gnu::cold, gnu::noinline]] void WriteAfterFree(const Quarantined& q,
+                                                           size_t off) {
+  void* p = reinterpret_cast<void*>(q.addr);
+  char buf[64];
+  std::snprintf(buf, sizeof buf, "%p", p);
+  const std::string msg =
+      "kmem: write after free: " + std::to_string(q.size) + "-byte " +
+      (q.pool_name != nullptr
+           ? std::string("object of pool cache \"") + q.pool_name + "\""
+           : std::string("block")) +
+      " at " + buf + " allocated at " + SiteName(q.alloc_site) +
+      " and freed at " + SiteName(q.free_site) + " was modified at offset " +
+      std::to_string(off);
+  HostFree(p, q.offset);
+  panic("%s", msg.c_str());
+}
+
+// Checks the poison of block `q` (out of the ring and the spares) and
+// gives it back to the host.
+void Release(const Quarantined& q) {
+  void* p = reinterpret_cast<void*>(q.addr);
+  const size_t off = FirstUnpoisoned(p, q.size);
+  if (off != q.size) WriteAfterFree(q, off);
+  HostFree(p, q.offset);
+}
+
+Quarantined TakeFromRing(State& s, size_t i) {
+  const Quarantined q = s.quarantine[i];
+  s.quarantine.erase(i);
+  s.quarantine_bytes -= q.size;
+  return q;
+}
+
+// The oldest block leaves the ring: a small one becomes a spare (and may
+// push an older spare out), a large one goes back to the host.
+void EvictOldest(State& s) {
+  const Quarantined q = TakeFromRing(s, 0);
+  if (q.size > SpareBlocks::kMaxSize) {
+    Release(q);
+    return;
+  }
+  s.spares.Put(q, [](const Quarantined& out) { Release(out); });
+}
 
 // A block that has left the live set: poisoned and parked in quarantine
 // with kmem debugging on, given back to the host at once with it off.
@@ -307,7 +330,19 @@ void Retire(State& s, void* p, const Header& h, const kmem_site* free_site) {
   s.quarantine_bytes += h.size;
   while (s.quarantine.size() > kQuarantineBlocks ||
          (s.quarantine_bytes > kQuarantineBytes && s.quarantine.size() > 1))
-    EvictOldest();
+    EvictOldest(s);
+}
+
+// A spare block of `size` bytes aligned to `align`, with `offset` bytes
+// in front, its poison checked; nullptr if there is none.
+void* TakeSpare(State& s, size_t size, size_t align, uint32_t offset) {
+  const std::optional<Quarantined> q = s.spares.Take(size, offset, align);
+  if (!q) return nullptr;
+  void* p = reinterpret_cast<void*>(q->addr);
+  const size_t off = FirstUnpoisoned(p, size);
+  if (off != size) [[unlikely]]
+    WriteAfterFree(*q, off);
+  return p;
 }
 
 // Panics for a pointer that is not a live block: a double free if it is
@@ -315,9 +350,8 @@ void Retire(State& s, void* p, const Header& h, const kmem_site* free_site) {
 [[noreturn, gnu::cold, gnu::noinline]] void BadFree(const char* who,
                                                     const void* p,
                                                     const kmem_site* site) {
-  const ptrdiff_t i = FindQuarantined(Addr(p));
-  if (i >= 0) {
-    const Quarantined& q = S().quarantine[static_cast<size_t>(i)];
+  if (const Quarantined* freed = FindFreed(Addr(p))) {
+    const Quarantined& q = *freed;
     panic(
         "%s: double free of %p at %s: %zu-byte %s allocated at %s was "
         "already freed at %s",
@@ -352,12 +386,18 @@ Header LiveHeader(State& s, const char* who, void* p, const kmem_site* site) {
   return h;
 }
 
+// Distance from the host allocation to a block aligned to `align`: room
+// for the header, and the alignment kept.
+uint32_t OffsetFor(size_t align) {
+  return static_cast<uint32_t>(std::max(sizeof(Header), align));
+}
+
 // The host allocation for a block of `size` bytes aligned to `align` (a
 // power of 2, at least 16), with room for the header; returns the block,
 // or nullptr if the host has no memory.  `*offset` is set to the
 // distance from the host allocation to the block.
 void* HostAlloc(size_t size, size_t align, uint32_t* offset) {
-  const size_t off = std::max(sizeof(Header), align);
+  const size_t off = OffsetFor(align);
   if (size > SIZE_MAX - off) return nullptr;
   void* base = nullptr;
   if (align <= alignof(std::max_align_t)) {
@@ -368,6 +408,19 @@ void* HostAlloc(size_t size, size_t align, uint32_t* offset) {
   if (base == nullptr) return nullptr;
   *offset = static_cast<uint32_t>(off);
   return static_cast<char*>(base) + off;
+}
+
+// A block for an allocation as HostAlloc's: a spare if one fits (kmem
+// debugging on), else a new host allocation.
+void* GetBlock(State& s, size_t size, size_t align, uint32_t* offset) {
+  if (s.debug && size <= SpareBlocks::kMaxSize) {
+    const uint32_t off = OffsetFor(align);
+    if (void* p = TakeSpare(s, size, align, off)) {
+      *offset = off;
+      return p;
+    }
+  }
+  return HostAlloc(size, align, offset);
 }
 
 [[noreturn, gnu::cold, gnu::noinline]] void BeyondReach(const void* p) {
@@ -414,13 +467,13 @@ void* Alloc(size_t size, km_flag_t flags, const kmem_site* site, bool zero) {
   uvmemu::inject::OnAllocation(AllocKind::kKmem, site);
   if (nosleep && uvmemu::inject::ShouldFail(AllocKind::kKmem, site))
     return nullptr;
+  State& s = S();
   uint32_t offset = 0;
-  void* p = HostAlloc(size, alignof(std::max_align_t), &offset);
+  void* p = GetBlock(s, size, alignof(std::max_align_t), &offset);
   if (p == nullptr) [[unlikely]] {
     if (nosleep) return nullptr;
     HostExhausted(size, site, zero);
   }
-  State& s = S();
   if (zero)
     std::memset(p, 0, size);
   else if (s.debug)
@@ -560,8 +613,9 @@ struct kmem_ptr pool_cache_get_site(struct pool_cache* pc, int flags,
     pc->pc_nfail++;
     return kmem_ptr{nullptr};
   }
+  State& s = S();
   uint32_t offset = 0;
-  void* p = HostAlloc(pc->pc_size, ci->align, &offset);
+  void* p = GetBlock(s, pc->pc_size, ci->align, &offset);
   if (p == nullptr) {
     if (nowait) {
       pc->pc_nfail++;
@@ -570,7 +624,6 @@ struct kmem_ptr pool_cache_get_site(struct pool_cache* pc, int flags,
     panic("pool_cache_get: host out of memory for pool cache \"%s\" at %s",
           CacheName(pc), SiteName(site).c_str());
   }
-  State& s = S();
   if (s.debug) std::memset(p, kAllocPoison, pc->pc_size);
   if (pc->pc_ctor != nullptr && pc->pc_ctor(pc->pc_arg, p, flags) != 0) {
     // as NetBSD: a failing constructor makes the get fail
@@ -683,23 +736,31 @@ std::string LeakReport() {
   return out;
 }
 
-bool InQuarantine(const void* p) { return FindQuarantined(Addr(p)) >= 0; }
+bool InQuarantine(const void* p) { return FindFreed(Addr(p)) != nullptr; }
 
 void CheckQuarantine() {
-  // oldest first; a block found written is released as it is reported
-  const QuarantineRing& q = S().quarantine;
-  for (size_t i = 0; i < q.size(); i++) {
+  // oldest first, then the spares; a block found written is released as
+  // it is reported
+  State& s = S();
+  const QuarantineRing& q = s.quarantine;
+  for (size_t i = 0; i < q.size(); i++)
     if (FirstUnpoisoned(reinterpret_cast<const void*>(q[i].addr), q[i].size) !=
-        q[i].size) {
-      Release(i);
-      return;  // not reached
-    }
-  }
+        q[i].size)
+      Release(TakeFromRing(s, i));  // panics
+  uintptr_t written = 0;
+  s.spares.ForEach([&](const Quarantined& sp) {
+    if (written == 0 && FirstUnpoisoned(reinterpret_cast<const void*>(sp.addr),
+                                        sp.size) != sp.size)
+      written = sp.addr;
+  });
+  if (written != 0) Release(*s.spares.TakeAt(written));  // panics
 }
 
 void FlushQuarantine() {
   CheckQuarantine();
-  while (!S().quarantine.empty()) EvictOldest();
+  State& s = S();
+  while (!s.quarantine.empty()) Release(TakeFromRing(s, 0));
+  while (const std::optional<Quarantined> q = s.spares.TakeAny()) Release(*q);
 }
 
 void SetDebug(bool on) {
