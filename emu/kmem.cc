@@ -36,8 +36,12 @@
 //
 // Pool caches keep no free objects: every get allocates (and runs the
 // constructor), every put runs the destructor and frees, so a stale
-// object pointer always lands in poison (or, with kmem debugging off,
-// in memory given back to the host).
+// object pointer lands in poison while the object is quarantined (or,
+// with kmem debugging off, in memory given back to the host).
+//
+// With kmem debugging on, an allocation of at most 4 KiB first looks for
+// a spare of its size and alignment (emu/kmem_spares.h, emu/kmem_debug.h)
+// and checks its poison, before asking the host.
 //
 // The machine runs on one host thread (LWPs are fibers): no locking.
 #include <sys/kmem.h>
