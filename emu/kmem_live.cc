@@ -16,8 +16,7 @@ uint64_t* LiveBlocks::WordSlow(uintptr_t a, bool create) {
     if (!create) return nullptr;
     leaf = std::make_unique<Leaf>();  // zeroed
   }
-  last_leaf_index_ = a >> kLeafShift;
-  last_leaf_ = leaf.get();
+  recent_[(a >> kLeafShift) % kRecent] = Recent{a >> kLeafShift, leaf.get()};
   return &(*leaf)[(a >> (kGranuleShift + 6)) % kLeafWords];
 }
 
