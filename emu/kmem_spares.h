@@ -101,8 +101,6 @@ class SpareBlocks {
       for (const Quarantined& q : b) f(q);
   }
 
-  size_t size() const { return count_; }
-
  private:
   static constexpr size_t kBuckets = 256;
 
