@@ -1,5 +1,5 @@
 // ScopedAllocationHook (uvmemu/inject.h) and the call every allocator
-// makes to it (emu/inject_point.h).
+// makes to it (emu/inject_point.h) while one is installed.
 #include <sys/kmem.h>
 
 #include <utility>
@@ -21,13 +21,18 @@ bool in_hook = false;
 
 ScopedAllocationHook::ScopedAllocationHook(
     std::function<void(const AllocationSite&)> hook)
-    : previous_(std::exchange(Hook(), std::move(hook))) {}
+    : previous_(std::exchange(Hook(), std::move(hook))) {
+  inject::internal::g_alloc_hook_set = static_cast<bool>(Hook());
+}
 
-ScopedAllocationHook::~ScopedAllocationHook() { Hook() = std::move(previous_); }
+ScopedAllocationHook::~ScopedAllocationHook() {
+  Hook() = std::move(previous_);
+  inject::internal::g_alloc_hook_set = static_cast<bool>(Hook());
+}
 
-namespace inject {
+namespace inject::internal {
 
-void OnAllocation(AllocKind kind, const kmem_site* site) {
+void RunAllocationHook(AllocKind kind, const kmem_site* site) {
   if (!Hook() || in_hook) return;
   in_hook = true;
   Hook()({kind, site != nullptr ? site->ks_func : "?",
@@ -35,5 +40,5 @@ void OnAllocation(AllocKind kind, const kmem_site* site) {
   in_hook = false;
 }
 
-}  // namespace inject
+}  // namespace inject::internal
 }  // namespace uvmemu

@@ -36,8 +36,12 @@
 //
 // Pool caches keep no free objects: every get allocates (and runs the
 // constructor), every put runs the destructor and frees, so a stale
-// object pointer always lands in poison (or, with kmem debugging off,
-// in memory given back to the host).
+// object pointer lands in poison while the object is quarantined (or,
+// with kmem debugging off, in memory given back to the host).
+//
+// With kmem debugging on, an allocation of at most 4 KiB first looks for
+// a spare of its size and alignment (emu/kmem_spares.h, emu/kmem_debug.h)
+// and checks its poison, before asking the host.
 //
 // The machine runs on one host thread (LWPs are fibers): no locking.
 #include <sys/kmem.h>
@@ -51,6 +55,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <cwchar>
 #include <string>
 #include <tuple>
 #include <utility>
@@ -60,6 +65,7 @@
 #include "emu/inject_point.h"
 #include "emu/kmem_debug.h"
 #include "emu/kmem_live.h"
+#include "emu/kmem_spares.h"
 #include "emu/kmem_stats.h"
 
 #if defined(__SANITIZE_ADDRESS__)
@@ -81,6 +87,8 @@ using uvmemu::kmem::kFreePoison;
 using uvmemu::kmem::kQuarantineBlocks;
 using uvmemu::kmem::kQuarantineBytes;
 using uvmemu::kmem::LiveBlocks;
+using uvmemu::kmem::Quarantined;
+using uvmemu::kmem::SpareBlocks;
 
 // NetBSD's KMEM_QUANTUM_SIZE on LP64 of that era.
 constexpr size_t kKmemQuantum = 8;
@@ -96,15 +104,6 @@ struct Header {
 constexpr uint32_t kHeaderMagic = 0x6b6d656d;  // "kmem"
 static_assert(sizeof(Header) % LiveBlocks::kGranule == 0);
 static_assert(alignof(std::max_align_t) == LiveBlocks::kGranule);
-
-struct Quarantined {
-  uintptr_t addr;
-  size_t size;
-  uint32_t offset;
-  const kmem_site* alloc_site;
-  const kmem_site* free_site;
-  const char* pool_name;  // nullptr for a kmem block
-};
 
 // The quarantine FIFO: a ring, so a free allocates nothing.  It holds at
 // most kQuarantineBlocks + 1 blocks (one more just before an eviction).
@@ -144,7 +143,8 @@ struct State {
   LiveBlocks live;
   QuarantineRing quarantine;
   size_t quarantine_bytes = 0;
-  bool debug = true;              // poison and quarantine (emu/kmem_debug.h)
+  SpareBlocks spares;  // out of the ring, still poisoned (emu/kmem_spares.h)
+  bool debug = true;   // poison and quarantine (emu/kmem_debug.h)
   std::vector<CacheInfo> caches;  // bootstrapped, in bootstrap order
   long kmem_objects = 0;
   long kmem_bytes = 0;
@@ -211,7 +211,8 @@ const char* CacheName(const pool_cache* pc) {
 }
 
 // kFreePoison repeated over kPoisonChunk bytes: poison is checked a chunk
-// at a time with memcmp, which is vectorised.
+// at a time with memcmp, which is vectorised (and beats a word loop from
+// 64 bytes on).
 constexpr size_t kPoisonChunk = 4096;
 
 const unsigned char* PoisonChunk() {
@@ -224,24 +225,16 @@ const unsigned char* PoisonChunk() {
   return chunk;
 }
 
-// Small blocks eight bytes at a time; from 128 bytes on, copied from the
-// pattern a chunk at a time, with the library's vector stores (a loop of
-// 8-byte stores, which -O2 does not vectorise, took 3 to 4.5 times as
-// long from 256 bytes on; a call to memcpy is slower under 64 bytes).
+// With wmemset (wchar_t is the pattern's 32 bits here): the library's
+// vector stores, as fast as memset; copying the pattern with memcpy (a
+// second stream, loads) took twice as long from 1 KiB on and five times
+// at 264 bytes.  `p` is 16-byte aligned: every block starts so.
 void FillFreePoison(void* p, size_t n) {
-  unsigned char* b = static_cast<unsigned char*>(p);
-  const unsigned char* pat = PoisonChunk();
-  if (n >= 128) {
-    for (size_t i = 0; i < n; i += kPoisonChunk)
-      std::memcpy(b + i, pat, std::min(kPoisonChunk, n - i));
-    return;
-  }
-  uint64_t word;
-  std::memcpy(&word, pat, sizeof word);
-  size_t i = 0;
-  for (; i + sizeof word <= n; i += sizeof word)
-    std::memcpy(b + i, &word, sizeof word);
-  for (; i < n; i++) b[i] = pat[i & 3];
+  static_assert(sizeof(wchar_t) == sizeof(kFreePoison));
+  std::wmemset(static_cast<wchar_t*>(p), static_cast<wchar_t>(kFreePoison),
+               n / sizeof(wchar_t));
+  const size_t tail = n % sizeof(wchar_t);
+  std::memcpy(static_cast<unsigned char*>(p) + (n - tail), &kFreePoison, tail);
 }
 
 // Offset of the first byte that is not free poison, or n.
@@ -263,7 +256,7 @@ void HostFree(void* p, size_t offset) {
   std::free(static_cast<char*>(p) - offset);
 }
 
-// Index of the quarantined block at `a`, or -1.
+// Index of the quarantined block at `a` in the ring, or -1.
 ptrdiff_t FindQuarantined(uintptr_t a) {
   const QuarantineRing& q = S().quarantine;
   for (size_t i = 0; i < q.size(); i++)
@@ -271,38 +264,65 @@ ptrdiff_t FindQuarantined(uintptr_t a) {
   return -1;
 }
 
-// Takes quarantined block `i` out of quarantine and gives it back to the
-// host; panics afterwards if it was written after being freed (so a test
-// that catches the panic does not meet the same block again).
-void Release(size_t i) {
-  State& s = S();
-  const Quarantined q = s.quarantine[i];
-  void* p = reinterpret_cast<void*>(q.addr);
-  const size_t off = FirstUnpoisoned(p, q.size);
-  std::string msg;
-  if (off != q.size) {
-    char buf[64];
-    std::snprintf(buf, sizeof buf, "%p", p);
-    msg = "kmem: write after free: " + std::to_string(q.size) + "-byte " +
-          (q.pool_name != nullptr
-               ? std::string("object of pool cache \"") + q.pool_name + "\""
-               : std::string("block")) +
-          " at " + buf + " allocated at " + SiteName(q.alloc_site) +
-          " and freed at " + SiteName(q.free_site) +
-          " was modified at offset " + std::to_string(off);
-  }
-  s.quarantine.erase(i);
-  s.quarantine_bytes -= q.size;
-  HostFree(p, q.offset);
-  if (!msg.empty()) panic("%s", msg.c_str());
+// The record of the block at `a` in the ring or among the spares, or
+// nullptr.
+const Quarantined* FindFreed(uintptr_t a) {
+  const ptrdiff_t i = FindQuarantined(a);
+  if (i >= 0) return &S().quarantine[static_cast<size_t>(i)];
+  return S().spares.Find(a);
 }
 
-void EvictOldest() { Release(0); }
+// Gives block `q` (out of the ring and the spares) back to the host, then
+// panics: it was written `off` bytes in after being freed.  Giving it
+// back first means a test that catches the panic does not meet the same
+// block again.
+[[noreturn, gnu::cold, gnu::noinline]] void WriteAfterFree(const Quarantined& q,
+                                                           size_t off) {
+  void* p = reinterpret_cast<void*>(q.addr);
+  char buf[64];
+  std::snprintf(buf, sizeof buf, "%p", p);
+  const std::string msg =
+      "kmem: write after free: " + std::to_string(q.size) + "-byte " +
+      (q.pool_name != nullptr
+           ? std::string("object of pool cache \"") + q.pool_name + "\""
+           : std::string("block")) +
+      " at " + buf + " allocated at " + SiteName(q.alloc_site) +
+      " and freed at " + SiteName(q.free_site) + " was modified at offset " +
+      std::to_string(off);
+  HostFree(p, q.offset);
+  panic("%s", msg.c_str());
+}
+
+// Checks the poison of block `q` (out of the ring and the spares) and
+// gives it back to the host.
+void Release(const Quarantined& q) {
+  void* p = reinterpret_cast<void*>(q.addr);
+  const size_t off = FirstUnpoisoned(p, q.size);
+  if (off != q.size) WriteAfterFree(q, off);
+  HostFree(p, q.offset);
+}
+
+Quarantined TakeFromRing(State& s, size_t i) {
+  const Quarantined q = s.quarantine[i];
+  s.quarantine.erase(i);
+  s.quarantine_bytes -= q.size;
+  return q;
+}
+
+// The oldest block leaves the ring: a small one becomes a spare (and may
+// push an older spare out), a large one goes back to the host.
+void EvictOldest(State& s) {
+  const Quarantined q = TakeFromRing(s, 0);
+  if (q.size > SpareBlocks::kMaxSize) {
+    Release(q);
+    return;
+  }
+  s.spares.Put(q, [](const Quarantined& out) { Release(out); });
+}
 
 // A block that has left the live set: poisoned and parked in quarantine
 // with kmem debugging on, given back to the host at once with it off.
-void Retire(void* p, const Header& h, const kmem_site* free_site) {
-  State& s = S();
+void Retire(State& s, void* p, const Header& h, const kmem_site* free_site) {
   if (!s.debug) {
     HostFree(p, h.offset);
     return;
@@ -314,16 +334,29 @@ void Retire(void* p, const Header& h, const kmem_site* free_site) {
   s.quarantine_bytes += h.size;
   while (s.quarantine.size() > kQuarantineBlocks ||
          (s.quarantine_bytes > kQuarantineBytes && s.quarantine.size() > 1))
-    EvictOldest();
+    EvictOldest(s);
+}
+
+// A spare block of `size` bytes aligned to `align`, with `offset` bytes
+// in front, its poison checked; nullptr if there is none.
+[[gnu::noinline]] void* TakeSpare(State& s, size_t size, size_t align,
+                                  uint32_t offset) {
+  const std::optional<Quarantined> q = s.spares.Take(size, offset, align);
+  if (!q) return nullptr;
+  void* p = reinterpret_cast<void*>(q->addr);
+  const size_t off = FirstUnpoisoned(p, size);
+  if (off != size) [[unlikely]]
+    WriteAfterFree(*q, off);
+  return p;
 }
 
 // Panics for a pointer that is not a live block: a double free if it is
 // still in quarantine, otherwise an unknown pointer.
-[[noreturn]] void BadFree(const char* who, const void* p,
-                          const kmem_site* site) {
-  const ptrdiff_t i = FindQuarantined(Addr(p));
-  if (i >= 0) {
-    const Quarantined& q = S().quarantine[static_cast<size_t>(i)];
+[[noreturn, gnu::cold, gnu::noinline]] void BadFree(const char* who,
+                                                    const void* p,
+                                                    const kmem_site* site) {
+  if (const Quarantined* freed = FindFreed(Addr(p))) {
+    const Quarantined& q = *freed;
     panic(
         "%s: double free of %p at %s: %zu-byte %s allocated at %s was "
         "already freed at %s",
@@ -334,21 +367,34 @@ void Retire(void* p, const Header& h, const kmem_site* free_site) {
   panic("%s: freeing unknown pointer %p at %s", who, p, SiteName(site).c_str());
 }
 
+[[noreturn, gnu::cold, gnu::noinline]] void BadHeader(const char* who,
+                                                      const void* p,
+                                                      const kmem_site* site) {
+  panic(
+      "%s: %p freed at %s: its header was overwritten (a write in the "
+      "%zu bytes before the block)",
+      who, p, SiteName(site).c_str(), sizeof(Header));
+}
+
 // The header of live block `p` (a copy: the original stays hidden from
 // AddressSanitizer); panics if `p` is not live or its header was
 // overwritten.
-Header LiveHeader(const char* who, void* p, const kmem_site* site) {
-  if (!S().live.Contains(Addr(p))) BadFree(who, p, site);
+Header LiveHeader(State& s, const char* who, void* p, const kmem_site* site) {
+  if (!s.live.Contains(Addr(p))) [[unlikely]]
+    BadFree(who, p, site);
   Header* hp = HeaderOf(p);
   ShowHeader(p, sizeof(Header));
   const Header h = *hp;
   HideHeader(p, sizeof(Header));
-  if (h.magic != kHeaderMagic)
-    panic(
-        "%s: %p freed at %s: its header was overwritten (a write in the "
-        "%zu bytes before the block)",
-        who, p, SiteName(site).c_str(), sizeof(Header));
+  if (h.magic != kHeaderMagic) [[unlikely]]
+    BadHeader(who, p, site);
   return h;
+}
+
+// Distance from the host allocation to a block aligned to `align`: room
+// for the header, and the alignment kept.
+uint32_t OffsetFor(size_t align) {
+  return static_cast<uint32_t>(std::max(sizeof(Header), align));
 }
 
 // The host allocation for a block of `size` bytes aligned to `align` (a
@@ -356,7 +402,7 @@ Header LiveHeader(const char* who, void* p, const kmem_site* site) {
 // or nullptr if the host has no memory.  `*offset` is set to the
 // distance from the host allocation to the block.
 void* HostAlloc(size_t size, size_t align, uint32_t* offset) {
-  const size_t off = std::max(sizeof(Header), align);
+  const size_t off = OffsetFor(align);
   if (size > SIZE_MAX - off) return nullptr;
   void* base = nullptr;
   if (align <= alignof(std::max_align_t)) {
@@ -369,45 +415,78 @@ void* HostAlloc(size_t size, size_t align, uint32_t* offset) {
   return static_cast<char*>(base) + off;
 }
 
+// A block for an allocation as HostAlloc's: a spare if one fits (kmem
+// debugging on), else a new host allocation.  Inline, with the spares'
+// lookup out of line: with debugging off an allocation costs one test
+// more than HostAlloc alone.
+[[gnu::always_inline]] inline void* GetBlock(State& s, size_t size,
+                                             size_t align, uint32_t* offset) {
+  if (s.debug && size <= SpareBlocks::kMaxSize) {
+    const uint32_t off = OffsetFor(align);
+    if (void* p = TakeSpare(s, size, align, off)) {
+      *offset = off;
+      return p;
+    }
+  }
+  return HostAlloc(size, align, offset);
+}
+
+[[noreturn, gnu::cold, gnu::noinline]] void BeyondReach(const void* p) {
+  panic(
+      "kmem: the host allocated a block at %p, beyond the live set's "
+      "reach",
+      p);
+}
+
 // Writes block `p`'s header and enters it in the live set.
-void Admit(void* p, uint32_t offset, size_t size, const kmem_site* site,
-           pool_cache* pc) {
+void Admit(State& s, void* p, uint32_t offset, size_t size,
+           const kmem_site* site, pool_cache* pc) {
   ShowHeader(p, sizeof(Header));
   *HeaderOf(p) = Header{size, site, pc, offset, kHeaderMagic};
   HideHeader(p, offset);
-  if (!LiveBlocks::Covers(Addr(p)))
-    panic(
-        "kmem: the host allocated a block at %p, beyond the live set's "
-        "reach",
-        p);
-  S().live.Insert(Addr(p));
+  if (!LiveBlocks::Covers(Addr(p))) [[unlikely]]
+    BeyondReach(p);
+  s.live.Insert(Addr(p));
 }
 
-void* Alloc(size_t size, km_flag_t flags, const kmem_site* site, bool zero) {
+[[noreturn, gnu::cold, gnu::noinline]] void BadAlloc(size_t size,
+                                                     km_flag_t flags,
+                                                     const kmem_site* site,
+                                                     bool zero) {
   const char* who = zero ? "kmem_zalloc" : "kmem_alloc";
   if (size == 0)
     panic("%s: zero-size allocation at %s", who, SiteName(site).c_str());
-  const bool sleep = (flags & KM_SLEEP) != 0;
-  const bool nosleep = (flags & KM_NOSLEEP) != 0;
-  if (sleep == nosleep)
-    panic("%s: flags %#x are not exactly one of KM_SLEEP, KM_NOSLEEP at %s",
-          who, flags, SiteName(site).c_str());
+  panic("%s: flags %#x are not exactly one of KM_SLEEP, KM_NOSLEEP at %s", who,
+        flags, SiteName(site).c_str());
+}
+
+[[noreturn, gnu::cold, gnu::noinline]] void HostExhausted(size_t size,
+                                                          const kmem_site* site,
+                                                          bool zero) {
+  panic("%s: host out of memory allocating %zu bytes at %s",
+        zero ? "kmem_zalloc" : "kmem_alloc", size, SiteName(site).c_str());
+}
+
+void* Alloc(size_t size, km_flag_t flags, const kmem_site* site, bool zero) {
+  const km_flag_t sleep = flags & (KM_SLEEP | KM_NOSLEEP);
+  if (size == 0 || sleep == 0 || sleep == (KM_SLEEP | KM_NOSLEEP)) [[unlikely]]
+    BadAlloc(size, flags, site, zero);
+  const bool nosleep = sleep == KM_NOSLEEP;
   uvmemu::inject::OnAllocation(AllocKind::kKmem, site);
   if (nosleep && uvmemu::inject::ShouldFail(AllocKind::kKmem, site))
     return nullptr;
-  uint32_t offset = 0;
-  void* p = HostAlloc(size, alignof(std::max_align_t), &offset);
-  if (p == nullptr) {
-    if (nosleep) return nullptr;
-    panic("%s: host out of memory allocating %zu bytes at %s", who, size,
-          SiteName(site).c_str());
-  }
   State& s = S();
+  uint32_t offset = 0;
+  void* p = GetBlock(s, size, alignof(std::max_align_t), &offset);
+  if (p == nullptr) [[unlikely]] {
+    if (nosleep) return nullptr;
+    HostExhausted(size, site, zero);
+  }
   if (zero)
     std::memset(p, 0, size);
   else if (s.debug)
     std::memset(p, kAllocPoison, size);
-  Admit(p, offset, size, site, nullptr);
+  Admit(s, p, offset, size, site, nullptr);
   s.kmem_objects++;
   s.kmem_bytes += static_cast<long>(size);
   return p;
@@ -437,23 +516,33 @@ struct kmem_ptr kmem_zalloc_site(size_t size, km_flag_t flags,
   return kmem_ptr{Alloc(size, flags, site, true)};
 }
 
-void kmem_free_site(void* p, size_t size, const struct kmem_site* site) {
-  const Header h = LiveHeader("kmem_free", p, site);
+namespace {
+
+[[noreturn, gnu::cold, gnu::noinline]] void BadKmemFree(void* p, size_t size,
+                                                        const kmem_site* site,
+                                                        const Header& h) {
   if (h.pc != nullptr)
     panic(
         "kmem_free: %p freed at %s is an object of pool cache \"%s\" "
         "allocated at %s, not a kmem block",
         p, SiteName(site).c_str(), CacheName(h.pc), SiteName(h.site).c_str());
-  if (h.size != size)
-    panic(
-        "kmem_free: size mismatch: freeing %zu bytes at %s of a %zu-byte "
-        "block allocated at %s",
-        size, SiteName(site).c_str(), h.size, SiteName(h.site).c_str());
+  panic(
+      "kmem_free: size mismatch: freeing %zu bytes at %s of a %zu-byte "
+      "block allocated at %s",
+      size, SiteName(site).c_str(), h.size, SiteName(h.site).c_str());
+}
+
+}  // namespace
+
+void kmem_free_site(void* p, size_t size, const struct kmem_site* site) {
   State& s = S();
+  const Header h = LiveHeader(s, "kmem_free", p, site);
+  if (h.pc != nullptr || h.size != size) [[unlikely]]
+    BadKmemFree(p, size, site, h);
   s.live.Erase(Addr(p));
   s.kmem_objects--;
   s.kmem_bytes -= static_cast<long>(h.size);
-  Retire(p, h, site);
+  Retire(s, p, h, site);
 }
 
 size_t kmem_roundup_size(size_t size) {
@@ -532,8 +621,9 @@ struct kmem_ptr pool_cache_get_site(struct pool_cache* pc, int flags,
     pc->pc_nfail++;
     return kmem_ptr{nullptr};
   }
+  State& s = S();
   uint32_t offset = 0;
-  void* p = HostAlloc(pc->pc_size, ci->align, &offset);
+  void* p = GetBlock(s, pc->pc_size, ci->align, &offset);
   if (p == nullptr) {
     if (nowait) {
       pc->pc_nfail++;
@@ -542,7 +632,6 @@ struct kmem_ptr pool_cache_get_site(struct pool_cache* pc, int flags,
     panic("pool_cache_get: host out of memory for pool cache \"%s\" at %s",
           CacheName(pc), SiteName(site).c_str());
   }
-  State& s = S();
   if (s.debug) std::memset(p, kAllocPoison, pc->pc_size);
   if (pc->pc_ctor != nullptr && pc->pc_ctor(pc->pc_arg, p, flags) != 0) {
     // as NetBSD: a failing constructor makes the get fail
@@ -550,7 +639,7 @@ struct kmem_ptr pool_cache_get_site(struct pool_cache* pc, int flags,
     pc->pc_nfail++;
     return kmem_ptr{nullptr};
   }
-  Admit(p, offset, pc->pc_size, site, pc);
+  Admit(s, p, offset, pc->pc_size, site, pc);
   s.pool_objects++;
   pc->pc_nout++;
   pc->pc_nget++;
@@ -562,7 +651,8 @@ void pool_cache_put_site(struct pool_cache* pc, void* p,
   if (FindCache(pc) == nullptr)
     panic("pool_cache_put: pool cache %p is not bootstrapped (at %s)",
           static_cast<void*>(pc), SiteName(site).c_str());
-  const Header h = LiveHeader("pool_cache_put", p, site);
+  State& s = S();
+  const Header h = LiveHeader(s, "pool_cache_put", p, site);
   if (h.pc != pc) {
     if (h.pc == nullptr)
       panic(
@@ -577,11 +667,10 @@ void pool_cache_put_site(struct pool_cache* pc, void* p,
         SiteName(h.site).c_str());
   }
   if (pc->pc_dtor != nullptr) pc->pc_dtor(pc->pc_arg, p);
-  State& s = S();
   s.live.Erase(Addr(p));
   s.pool_objects--;
   pc->pc_nout--;
-  Retire(p, h, site);
+  Retire(s, p, h, site);
 }
 
 namespace uvmemu::kmem {
@@ -655,23 +744,31 @@ std::string LeakReport() {
   return out;
 }
 
-bool InQuarantine(const void* p) { return FindQuarantined(Addr(p)) >= 0; }
+bool InQuarantine(const void* p) { return FindFreed(Addr(p)) != nullptr; }
 
 void CheckQuarantine() {
-  // oldest first; a block found written is released as it is reported
-  const QuarantineRing& q = S().quarantine;
-  for (size_t i = 0; i < q.size(); i++) {
+  // oldest first, then the spares; a block found written is released as
+  // it is reported
+  State& s = S();
+  const QuarantineRing& q = s.quarantine;
+  for (size_t i = 0; i < q.size(); i++)
     if (FirstUnpoisoned(reinterpret_cast<const void*>(q[i].addr), q[i].size) !=
-        q[i].size) {
-      Release(i);
-      return;  // not reached
-    }
-  }
+        q[i].size)
+      Release(TakeFromRing(s, i));  // panics
+  uintptr_t written = 0;
+  s.spares.ForEach([&](const Quarantined& sp) {
+    if (written == 0 && FirstUnpoisoned(reinterpret_cast<const void*>(sp.addr),
+                                        sp.size) != sp.size)
+      written = sp.addr;
+  });
+  if (written != 0) Release(*s.spares.TakeAt(written));  // panics
 }
 
 void FlushQuarantine() {
   CheckQuarantine();
-  while (!S().quarantine.empty()) EvictOldest();
+  State& s = S();
+  while (!s.quarantine.empty()) Release(TakeFromRing(s, 0));
+  while (const std::optional<Quarantined> q = s.spares.TakeAny()) Release(*q);
 }
 
 void SetDebug(bool on) {

@@ -3,11 +3,19 @@
 //
 // Freed kmem blocks and pool objects are filled with the 32-bit pattern
 // 0xdeadbeef (native byte order) and held in a quarantine FIFO (at most
-// kQuarantineBlocks blocks / kQuarantineBytes bytes) before going back to
-// the host, so a read after free sees poison rather than a new owner's
-// data.  When a block leaves quarantine its poison is checked; a block
-// written after it was freed panics, naming where it was allocated and
-// freed.  Newly allocated (not zeroed) memory is filled with 0xa5 bytes.
+// kQuarantineBlocks blocks / kQuarantineBytes bytes), so a read after
+// free sees poison rather than a new owner's data.  A block leaving the
+// FIFO goes back to the host if it is larger than
+// SpareBlocks::kMaxSize (4 KiB), else it becomes a spare
+// (emu/kmem_spares.h): still poisoned, it waits for an allocation of the
+// same size and alignment (up to SpareBlocks::kMaxBytes of spares, 512
+// KiB; beyond that spares go back to the host).  Its poison is checked
+// when it leaves for good, reused or given back: a block written after
+// it was freed panics, naming where it was allocated and freed.  So a
+// block is never reused before kQuarantineBlocks frees (or
+// kQuarantineBytes) have followed its own, and a small one usually stays
+// poisoned longer.  Newly allocated (not zeroed) memory, a reused spare
+// included, is filled with 0xa5 bytes.
 //
 // Poisoning and the quarantine are kmem debugging, on by default
 // (KernelConfig::kmem_debug): the default build's detector of reads and
@@ -29,10 +37,11 @@ inline constexpr unsigned char kAllocPoison = 0xa5;
 inline constexpr size_t kQuarantineBlocks = 128;
 inline constexpr size_t kQuarantineBytes = size_t{1} << 20;
 
-// True if `p` is the start of a block freed and still in quarantine.
+// True if `p` is the start of a block freed and still in quarantine (in
+// the FIFO or a spare).
 bool InQuarantine(const void* p);
-// Check the poison of every quarantined block (panics on a write after
-// free); the blocks stay quarantined.
+// Check the poison of every quarantined block, spares included (panics
+// on a write after free); the blocks stay quarantined.
 void CheckQuarantine();
 // Check, then give every quarantined block back to the host.
 void FlushQuarantine();

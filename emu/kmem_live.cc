@@ -5,6 +5,21 @@
 
 namespace uvmemu::kmem {
 
+uint64_t* LiveBlocks::WordSlow(uintptr_t a, bool create) {
+  std::unique_ptr<Mid>& mid = top_[a >> kMidShift];
+  if (mid == nullptr) {
+    if (!create) return nullptr;
+    mid = std::make_unique<Mid>();
+  }
+  std::unique_ptr<Leaf>& leaf = (*mid)[(a >> kLeafShift) % mid->size()];
+  if (leaf == nullptr) {
+    if (!create) return nullptr;
+    leaf = std::make_unique<Leaf>();  // zeroed
+  }
+  recent_[(a >> kLeafShift) % kRecent] = Recent{a >> kLeafShift, leaf.get()};
+  return &(*leaf)[(a >> (kGranuleShift + 6)) % kLeafWords];
+}
+
 std::vector<uintptr_t> LiveBlocks::Addresses() const {
   std::vector<uintptr_t> out;
   for (size_t t = 0; t < top_.size(); t++) {

@@ -42,4 +42,26 @@ TEST(LiveBlocks, Contains_UnknownRegion_IsFalse) {
   EXPECT_TRUE(live.Contains(0x1000));  // after looking elsewhere
 }
 
+// Regions that share a remembered leaf, and regions apart by more than
+// a top-level entry (32 GiB) that share the leaf's index bits: each
+// address lands in its own leaf whatever was looked up last.
+TEST(LiveBlocks, InsertContainsErase_RegionsSharingARememberedLeaf) {
+  LiveBlocks live;
+  const uintptr_t base = uintptr_t{0x7f0000000000};
+  std::vector<uintptr_t> addrs;
+  for (uintptr_t r : {0, 4, 8, 1, 5}) addrs.push_back(base + (r << 21) + 64);
+  addrs.push_back(base + (uintptr_t{1} << 35) + 64);  // next top entry
+  for (uintptr_t a : addrs) live.Insert(a);
+  for (uintptr_t a : addrs) {
+    for (uintptr_t b : addrs) EXPECT_TRUE(live.Contains(b)) << a << " " << b;
+    EXPECT_FALSE(live.Contains(a + 16));
+  }
+  for (size_t i = 0; i < addrs.size(); i++) {
+    live.Erase(addrs[i]);
+    for (size_t j = 0; j < addrs.size(); j++)
+      EXPECT_EQ(live.Contains(addrs[j]), j > i) << i << " " << j;
+  }
+  EXPECT_TRUE(live.Addresses().empty());
+}
+
 }  // namespace

@@ -146,6 +146,38 @@ TEST(Kmem, FreedMemory_IsPoisoned) {
   }
 }
 
+TEST(Kmem, FreedMemory_IsPoisonedToTheLastByte_AtEverySize) {
+  // sizes not a multiple of the 4-byte pattern, and across the 4 KiB
+  // chunk the check compares a time
+  for (const size_t n : {size_t{1}, size_t{3}, size_t{13}, size_t{64},
+                         size_t{263}, size_t{4097}, size_t{9001}}) {
+    unsigned char* p = static_cast<unsigned char*>(kmem_alloc(n, KM_SLEEP));
+    std::memset(p, 0x11, n);
+    kmem_free(p, n);
+    ASSERT_TRUE(kmem::InQuarantine(p));
+    const uint32_t poison = 0xdeadbeefu;
+    const unsigned char* pattern =
+        reinterpret_cast<const unsigned char*>(&poison);
+    for (size_t i = 0; i < n; i++)
+      ASSERT_EQ(p[i], pattern[i % 4]) << n << " " << i;
+  }
+  kmem::FlushQuarantine();
+}
+
+TEST(Kmem, WriteAfterFree_OfTheLastByte_Panics) {
+  for (const size_t n : {size_t{13}, size_t{4097}}) {
+    unsigned char* p = static_cast<unsigned char*>(test_site_a(n));
+    kmem_free(p, n);
+    p[n - 1] ^= 0xff;  // still allocator-owned memory: defined, but a bug
+    const std::string msg = PanicMessage([] { kmem::FlushQuarantine(); });
+    EXPECT_NE(msg.find("write after free: " + std::to_string(n) + "-byte"),
+              std::string::npos)
+        << msg;
+    EXPECT_NE(msg.find("offset " + std::to_string(n - 1)), std::string::npos)
+        << msg;
+  }
+}
+
 TEST(Kmem, WriteAfterFree_PanicsWhenLeavingQuarantine) {
   unsigned char* p = static_cast<unsigned char*>(test_alloc_128());
   test_free_128(p);
