@@ -45,7 +45,6 @@ class SpareBlocks {
   void Put(const Quarantined& q, Release&& release) {
     buckets_[BucketOf(q.size)].push_back(q);
     bytes_ += q.size;
-    count_++;
     while (bytes_ > kMaxBytes) {
       std::vector<Quarantined>& victim = buckets_[hand_];
       hand_ = (hand_ + 1) % kBuckets;
@@ -53,7 +52,6 @@ class SpareBlocks {
       const Quarantined out = victim.back();
       victim.pop_back();
       bytes_ -= out.size;
-      count_--;
       release(out);
     }
   }
@@ -89,7 +87,6 @@ class SpareBlocks {
 
   // Takes any spare, if there is one.
   std::optional<Quarantined> TakeAny() {
-    if (count_ == 0) return std::nullopt;
     for (std::vector<Quarantined>& b : buckets_)
       if (!b.empty()) return Remove(b, b.size() - 1);
     return std::nullopt;
@@ -111,7 +108,6 @@ class SpareBlocks {
     const Quarantined q = b[i];
     b.erase(b.begin() + static_cast<ptrdiff_t>(i));
     bytes_ -= q.size;
-    count_--;
     return q;
   }
 
@@ -119,7 +115,6 @@ class SpareBlocks {
   std::array<std::vector<Quarantined>, kBuckets> buckets_;
   size_t hand_ = 0;
   size_t bytes_ = 0;
-  size_t count_ = 0;
 };
 
 }  // namespace uvmemu::kmem
